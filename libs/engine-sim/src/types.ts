@@ -1,0 +1,71 @@
+// Contract of the simulated vLLM engine, shared by its users (apps/cluster-sim, benchmarks, tests).
+
+/** Capacity and timing of one simulated engine (one vLLM OpenAI server). */
+export interface EngineOptions {
+  /** Address to listen on, e.g. a pod IP such as 127.0.1.7. */
+  host: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** The model path or id given to vLLM (`vllm serve MODEL`). */
+  model: string;
+  /** Names the engine answers to (`--served-model-name`); defaults to [model]. */
+  servedModelNames?: string[];
+  /** At most this many sequences decode at once (`--max-num-seqs`); the rest wait. Default 256. */
+  maxNumSeqs?: number;
+  /** Milliseconds per output token per sequence. Default 10. */
+  tpotMs?: number;
+  /** Fixed time to first token, in milliseconds, on top of prefill. Default 20. */
+  ttftMs?: number;
+  /** Prefill cost in milliseconds per prompt token. Default 0.05. */
+  prefillMsPerToken?: number;
+  /** KV-cache capacity in tokens, for vllm:kv_cache_usage_perc. Default 65536. */
+  kvCacheTokens?: number;
+  /** Context length (`--max-model-len`). Default 4096. */
+  maxModelLen?: number;
+}
+
+/** Faults that can be injected at run time (cluster-sim admin API, tests). */
+export interface EngineFaults {
+  /** Multiply every delay by this factor (1 = normal). */
+  slowFactor: number;
+  /** Fraction (0..1) of requests answered with `errorStatus` instead of a completion. */
+  errorRate: number;
+  /** Status used for injected errors. Default 500. */
+  errorStatus: number;
+  /** When set, streams are cut (socket destroyed) after this many content chunks. */
+  cutStreamsAfterChunks: number | null;
+  /** When true, /health answers 503 (readiness fails). */
+  unhealthy: boolean;
+}
+
+export interface EngineStats {
+  running: number;
+  waiting: number;
+  /** Requests finished since start (completed, aborted or failed). */
+  finished: number;
+  /** Requests whose client went away before they finished. */
+  aborted: number;
+  promptTokens: number;
+  generationTokens: number;
+}
+
+export interface EngineHandle {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly servedModelNames: string[];
+  setFaults(faults: Partial<EngineFaults>): void;
+  stats(): EngineStats;
+  /** Stops listening and aborts every sequence in flight. */
+  close(): Promise<void>;
+}
+
+/** What a pod's container command tells about the vLLM server it runs. */
+export interface VllmCommand {
+  model: string;
+  servedModelNames: string[];
+  port: number;
+  host?: string;
+  maxNumSeqs?: number;
+  maxModelLen?: number;
+}
