@@ -1,0 +1,12 @@
+export {
+  applyMigrations,
+  checkDrift,
+  createMigration,
+  findRepoRoot,
+  migrationSlug,
+  readMigrations,
+  readSchema,
+} from './migrator';
+export type { DriftResult, MigratorOptions } from './migrator';
+export { openEngine, wasmPath } from './wasm-engine';
+export type { EngineOptions, EngineSession, WasmSchemaEngine } from './wasm-engine';
