@@ -22,6 +22,17 @@ export interface EngineOptions {
   kvCacheTokens?: number;
   /** Context length (`--max-model-len`). Default 4096. */
   maxModelLen?: number;
+  /**
+   * Chance, per generated token, that the simulated sampler draws EOS (finish_reason "stop"), unless the
+   * request sets `ignore_eos`. 0 makes every completion run to max_tokens. Default 0.005.
+   */
+  eosProbability?: number;
+  /** max_tokens when the request sets neither max_tokens nor max_completion_tokens. Default 16. */
+  defaultMaxTokens?: number;
+  /** Dimension of /v1/embeddings vectors. Default 64. */
+  embeddingDim?: number;
+  /** Faults active from the start. */
+  faults?: Partial<EngineFaults>;
 }
 
 /** Faults that can be injected at run time (cluster-sim admin API, tests). */
@@ -47,6 +58,10 @@ export interface EngineStats {
   aborted: number;
   promptTokens: number;
   generationTokens: number;
+  /** Requests ended by the engine itself: injected errors and cut streams. */
+  failed?: number;
+  /** Fraction (0..1) of the KV cache held by running sequences. */
+  kvCacheUsage?: number;
 }
 
 export interface EngineHandle {
