@@ -1,11 +1,14 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
 
 // SWC compiles the tests so that Nest's decorator metadata (constructor injection) is emitted.
 const alias = Object.fromEntries(
   ['common', 'config', 'db', 'storage', 'queue', 'kube', 'lws', 'core', 'gateway', 'engine-sim', 'testing'].map(
-    (lib) => [`@troupe/${lib}`, path.resolve(__dirname, `libs/${lib}/src/index.ts`)],
+    (lib) => [`@troupe/${lib}`, path.resolve(root, `libs/${lib}/src/index.ts`)],
   ),
 );
 

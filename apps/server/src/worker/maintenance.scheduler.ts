@@ -1,0 +1,16 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { QueueName, QueueProducer } from '@troupe/queue';
+
+export const REVOKED_KEY_RETENTION_DAYS = 30;
+
+/** Registers the periodic maintenance jobs (idempotent: every worker may call it). */
+@Injectable()
+export class MaintenanceScheduler implements OnApplicationBootstrap {
+  constructor(private readonly queues: QueueProducer) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queues.schedule(QueueName.Maintenance, 'prune-revoked-keys', 6 * 3600_000, 'prune-revoked-keys', {
+      retentionDays: REVOKED_KEY_RETENTION_DAYS,
+    });
+  }
+}

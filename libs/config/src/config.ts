@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { ENV, EnvName, ParsedEnv, Role } from './env.schema';
+
+export interface S3Config {
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+}
+
+export interface KubeConfigSettings {
+  kubeconfigPath?: string;
+  inCluster: boolean;
+  namespace: string;
+}
+
+/** Typed configuration; the only way code reads settings. */
+export interface AppConfig {
+  env: ParsedEnv['NODE_ENV'];
+  roles: ReadonlySet<Role>;
+  http: { host: string; port: number; bodyLimitBytes: number };
+  log: { level: ParsedEnv['LOG_LEVEL']; pretty: boolean };
+  database: { url: string; poolMax: number };
+  redis: { url: string };
+  auth: { adminKey?: string; cacheTtlMs: number };
+  queue: { prefix: string; concurrency: number };
+  shutdownTimeoutMs: number;
+  /** Present when S3_ENDPOINT is set. */
+  s3?: S3Config;
+  /** Present when KUBECONFIG or KUBE_IN_CLUSTER is set. */
+  kube?: KubeConfigSettings;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Validates every variable at once and reports all problems together, naming each variable. */
+export function loadConfig(env: Env): AppConfig {
+  const problems: string[] = [];
+  const parsed: Partial<Record<EnvName, unknown>> = {};
+  for (const name of Object.keys(ENV) as EnvName[]) {
+    const raw = env[name] === '' ? undefined : env[name];
+    const result = (ENV[name].schema as z.ZodType).safeParse(raw);
+    if (result.success) {
+      parsed[name] = result.data;
+    } else {
+      const message = result.error.issues[0]?.message ?? 'invalid';
+      const shown = raw === undefined ? 'missing' : ENV[name] && 'secret' in ENV[name] ? 'invalid value' : `got "${raw}"`;
+      problems.push(raw === undefined ? `${name} is required (${ENV[name].doc})` : `${name}: ${message} (${shown})`);
+    }
+  }
+  const e = parsed as ParsedEnv;
+
+  let s3: S3Config | undefined;
+  const s3Given = [e.S3_ENDPOINT, e.S3_ACCESS_KEY, e.S3_SECRET_KEY].some((v) => v !== undefined);
+  if (s3Given) {
+    for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const) {
+      if (e[name] === undefined && !problems.some((p) => p.startsWith(name))) {
+        problems.push(`${name} is required when object storage is configured (S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY go together)`);
+      }
+    }
+    if (e.S3_ENDPOINT && e.S3_ACCESS_KEY && e.S3_SECRET_KEY) {
+      s3 = { endpoint: e.S3_ENDPOINT, region: e.S3_REGION, accessKey: e.S3_ACCESS_KEY, secretKey: e.S3_SECRET_KEY, bucket: e.S3_BUCKET };
+    }
+  }
+
+  let kube: KubeConfigSettings | undefined;
+  if (e.KUBECONFIG !== undefined || e.KUBE_IN_CLUSTER) {
+    if (e.KUBECONFIG !== undefined && e.KUBE_IN_CLUSTER) {
+      problems.push('KUBECONFIG and KUBE_IN_CLUSTER=true are exclusive: set one');
+    } else if (e.KUBECONFIG !== undefined && !existsSync(e.KUBECONFIG)) {
+      problems.push(`KUBECONFIG: file not found (got "${e.KUBECONFIG}")`);
+    } else {
+      kube = { kubeconfigPath: e.KUBECONFIG, inCluster: e.KUBE_IN_CLUSTER, namespace: e.KUBE_NAMESPACE };
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    roles: new Set(e.ROLES),
+    http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.API_BODY_LIMIT_BYTES },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    redis: { url: e.REDIS_URL },
+    auth: { adminKey: e.TROUPE_ADMIN_KEY, cacheTtlMs: e.AUTH_CACHE_TTL_MS },
+    queue: { prefix: e.QUEUE_PREFIX, concurrency: e.WORKER_CONCURRENCY },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    s3,
+    kube,
+  };
+}
+
+/** The one place that reads process.env. */
+export function loadConfigFromProcess(): AppConfig {
+  return loadConfig(process.env);
+}

@@ -1,0 +1,5 @@
+export * from './queues';
+export * from './redis';
+export * from './redis.service';
+export * from './queue-producer.service';
+export * from './queue.module';

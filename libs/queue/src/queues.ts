@@ -1,0 +1,21 @@
+/**
+ * Every BullMQ queue of the platform, the jobs it carries and their payloads. Producers and
+ * processors both type against this map, so a payload cannot drift between them.
+ */
+export const QueueName = {
+  /** Housekeeping on a schedule: pruning revoked keys, expiring abandoned work. */
+  Maintenance: 'maintenance',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+export interface JobPayloads {
+  [QueueName.Maintenance]: {
+    /** Deletes keys revoked longer ago than the retention. */
+    'prune-revoked-keys': { retentionDays: number };
+  };
+}
+
+export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
+
+export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);
