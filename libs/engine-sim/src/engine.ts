@@ -103,7 +103,8 @@ function isObj(v: unknown): v is Obj {
 function optInt(body: Obj, key: string, min: number): number | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError(400, `${key}: Input should be a valid integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new ApiError(400, `${key}: Input should be a valid integer`);
   if (v < min) throw new ApiError(400, `${key} must be at least ${min}, got ${v}.`);
   return v;
 }
@@ -118,7 +119,8 @@ function optBool(body: Obj, key: string): boolean | undefined {
 function optNumber(body: Obj, key: string): number | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ApiError(400, `${key}: Input should be a valid number`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ApiError(400, `${key}: Input should be a valid number`);
   return v;
 }
 
@@ -161,11 +163,17 @@ function inputPrompts(v: unknown, field: string, allowEmpty: boolean): Prompt[] 
   else if (Array.isArray(v) && v.length > 0) {
     prompts = v.map((x) => {
       const p = one(x);
-      if (!p) throw new ApiError(400, `${field}: Input should be a string, a list of strings or a list of token ids`);
+      if (!p)
+        throw new ApiError(
+          400,
+          `${field}: Input should be a string, a list of strings or a list of token ids`,
+        );
       return p;
     });
-  } else throw new ApiError(400, `${field}: Input should be a string, a list of strings or a list of token ids`);
-  if (!allowEmpty && prompts.some((p) => p.tokens === 0)) throw new ApiError(400, 'The decoder prompt cannot be empty');
+  } else
+    throw new ApiError(400, `${field}: Input should be a string, a list of strings or a list of token ids`);
+  if (!allowEmpty && prompts.some((p) => p.tokens === 0))
+    throw new ApiError(400, 'The decoder prompt cannot be empty');
   return prompts;
 }
 
@@ -242,7 +250,8 @@ class Engine {
   constructor(opts: EngineOptions) {
     const positive = (v: number | undefined, d: number, name: string, allowZero = false): number => {
       const x = v ?? d;
-      if (!Number.isFinite(x) || x < 0 || (!allowZero && x === 0)) throw new Error(`engine-sim: invalid ${name}: ${v}`);
+      if (!Number.isFinite(x) || x < 0 || (!allowZero && x === 0))
+        throw new Error(`engine-sim: invalid ${name}: ${v}`);
       return x;
     };
     const servedModelNames = opts.servedModelNames?.length ? [...opts.servedModelNames] : [opts.model];
@@ -261,7 +270,9 @@ class Engine {
     };
     this.faults = { ...DEFAULT_FAULTS, ...opts.faults };
     this.scheduler = new Scheduler(this.cfg.maxNumSeqs, this.cfg.kvCacheTokens, () => this.timing());
-    this.server = http.createServer({ keepAliveTimeout: 5000, noDelay: true }, (req, res) => this.handle(req, res));
+    this.server = http.createServer({ keepAliveTimeout: 5000, noDelay: true }, (req, res) =>
+      this.handle(req, res),
+    );
   }
 
   private timing(): Timing {
@@ -433,10 +444,17 @@ class Engine {
       .counter(
         'vllm:request_success_total',
         'Count of successfully processed requests.',
-        (['stop', 'length', 'abort'] as const).map((r) => ({ labels: { finished_reason: r }, value: c.success[r] })),
+        (['stop', 'length', 'abort'] as const).map((r) => ({
+          labels: { finished_reason: r },
+          value: c.success[r],
+        })),
       )
       .histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', s.ttft)
-      .histogram('vllm:time_per_output_token_seconds', 'Histogram of time per output token in seconds.', s.tpot)
+      .histogram(
+        'vllm:time_per_output_token_seconds',
+        'Histogram of time per output token in seconds.',
+        s.tpot,
+      )
       .histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', s.e2e)
       .histogram(
         'vllm:request_queue_time_seconds',
@@ -496,7 +514,8 @@ class Engine {
       let tokens = TOKENS_PER_REPLY;
       const parts: string[] = [];
       messages.forEach((m, i) => {
-        if (!isObj(m) || typeof m.role !== 'string') throw new ApiError(400, `messages.${i}.role: Field required`);
+        if (!isObj(m) || typeof m.role !== 'string')
+          throw new ApiError(400, `messages.${i}.role: Field required`);
         const text = messageText(m.content, i);
         tokens += TOKENS_PER_MESSAGE + countWords(text);
         parts.push(`${m.role}\u0000${text}`);
@@ -616,7 +635,8 @@ class Engine {
         }
       }
     }
-    const finish = reason === null ? '"finish_reason":null' : `"finish_reason":"${reason}","stop_reason":null`;
+    const finish =
+      reason === null ? '"finish_reason":null' : `"finish_reason":"${reason}","stop_reason":null`;
     if (job.kind === 'chat') {
       out += `${prefix}{"index":${choice},"delta":{"content":${VOCABULARY_JSON[word]}},"logprobs":null,${finish}}]}\n\n`;
     } else {
@@ -651,7 +671,12 @@ class Engine {
       res.end(`${out}data: [DONE]\n\n`);
       return;
     }
-    const base = { id: job.id, object: job.kind === 'chat' ? 'chat.completion' : 'text_completion', created: job.created, model: job.model };
+    const base = {
+      id: job.id,
+      object: job.kind === 'chat' ? 'chat.completion' : 'text_completion',
+      created: job.created,
+      model: job.model,
+    };
     const choices = job.texts.map((words, index) => {
       const text = words.join('');
       return job.kind === 'chat'
@@ -662,7 +687,14 @@ class Engine {
             finish_reason: job.reasons[index],
             stop_reason: null,
           }
-        : { index, text, logprobs: null, finish_reason: job.reasons[index], stop_reason: null, prompt_logprobs: null };
+        : {
+            index,
+            text,
+            logprobs: null,
+            finish_reason: job.reasons[index],
+            stop_reason: null,
+            prompt_logprobs: null,
+          };
     });
     sendJson(res, 200, JSON.stringify({ ...base, choices, usage }));
   }
@@ -706,8 +738,17 @@ class Engine {
         const v = embed(p.key, dim);
         return { index, object: 'embedding', embedding: format === 'base64' ? embeddingToBase64(v) : v };
       });
-      const usage = { prompt_tokens: job.promptTokens, total_tokens: job.promptTokens, completion_tokens: 0, prompt_tokens_details: null };
-      sendJson(res, 200, JSON.stringify({ id: job.id, object: 'list', created: job.created, model, data, usage }));
+      const usage = {
+        prompt_tokens: job.promptTokens,
+        total_tokens: job.promptTokens,
+        completion_tokens: 0,
+        prompt_tokens_details: null,
+      };
+      sendJson(
+        res,
+        200,
+        JSON.stringify({ id: job.id, object: 'list', created: job.created, model, data, usage }),
+      );
     };
     for (const p of prompts) {
       job.seqs.push(new Sequence(p.tokens, 0, { onToken: () => null, onFinish }));

@@ -1,7 +1,8 @@
 // Hand-written Prometheus text exposition (format 0.0.4) with vLLM's metric names.
 
 export const TTFT_BUCKETS = [
-  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560,
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
+  2560,
 ];
 export const TPOT_BUCKETS = [
   0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
@@ -79,7 +80,9 @@ export class Exposition {
     let cumulative = 0;
     for (let i = 0; i < h.buckets.length; i++) {
       cumulative += h.counts[i];
-      this.lines.push(`${name}_bucket${labelText({ ...this.base, le: formatValue(h.buckets[i]) })} ${formatValue(cumulative)}`);
+      this.lines.push(
+        `${name}_bucket${labelText({ ...this.base, le: formatValue(h.buckets[i]) })} ${formatValue(cumulative)}`,
+      );
     }
     this.lines.push(`${name}_bucket${labelText({ ...this.base, le: '+Inf' })} ${formatValue(h.count)}`);
     this.lines.push(`${name}_count${labelText(this.base)} ${formatValue(h.count)}`);

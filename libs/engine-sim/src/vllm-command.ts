@@ -9,7 +9,20 @@ const API_SERVER_MODULE = 'vllm.entrypoints.openai.api_server';
 const CLI_MODULE = 'vllm.entrypoints.cli.main';
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh']);
 /** Words that may precede a command without being it. */
-const PREFIX_WORDS = new Set(['exec', 'time', 'nohup', 'then', 'do', 'else', 'elif', 'if', 'while', 'until', '!', '{']);
+const PREFIX_WORDS = new Set([
+  'exec',
+  'time',
+  'nohup',
+  'then',
+  'do',
+  'else',
+  'elif',
+  'if',
+  'while',
+  'until',
+  '!',
+  '{',
+]);
 /** vLLM flags without a value that do not start with --enable-/--disable-/--no-. */
 const BOOLEAN_FLAGS = new Set([
   '--enforce-eager',
@@ -253,7 +266,10 @@ function fromScript(script: string, depth: number): VllmCommand | null {
  * args carry a vLLM-only flag such as --model. Kubernetes `$(VAR)` references are not expanded; a
  * port that is not a number falls back to 8000.
  */
-export function parseVllmCommand(command: string[] | undefined, args: string[] | undefined): VllmCommand | null {
+export function parseVllmCommand(
+  command: string[] | undefined,
+  args: string[] | undefined,
+): VllmCommand | null {
   const argv = [...(command ?? []), ...(args ?? [])];
   if (argv.length === 0) return null;
   if (!command?.length) {
