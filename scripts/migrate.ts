@@ -2,12 +2,14 @@
 //   tsx scripts/migrate.ts deploy              apply pending migrations            (npm run db:migrate)
 //   tsx scripts/migrate.ts dev --name <name>   create a migration and apply it     (npm run db:migrate:dev -- --name X)
 //   tsx scripts/migrate.ts check               exit 1 and print the SQL on drift   (npm run db:migrate:check)
+//   tsx scripts/migrate.ts resolve --rolled-back <name> | --applied <name>   after a failed migration
 // DATABASE_URL names the database (for `check`, only its server is used: a shadow database is created
 // and dropped there). Also runs compiled: node dist/scripts/migrate.js <command>.
 import path from 'node:path';
 import {
   applyMigrations,
   checkDrift,
+  resolveMigration,
   createMigration,
   findRepoRoot,
   type MigratorOptions,
@@ -21,6 +23,10 @@ commands:
                       prisma/schema.prisma and apply it
   check               exit 1 (printing the SQL) when prisma/schema.prisma has changes that no
                       migration captures
+  resolve --rolled-back <name>
+                      mark a failed migration rolled back, so that deploy runs it again
+  resolve --applied <name>
+                      mark a migration applied without running it (changes made by hand)
 
 options:
   --schema <path>       Prisma schema (default: <repo>/prisma/schema.prisma)
@@ -37,6 +43,8 @@ interface Args {
   name?: string;
   schema?: string;
   migrations?: string;
+  rolledBack?: string;
+  applied?: string;
   verbose: boolean;
 }
 
@@ -63,6 +71,12 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--migrations':
         args.migrations = value();
+        break;
+      case '--rolled-back':
+        args.rolledBack = value();
+        break;
+      case '--applied':
+        args.applied = value();
         break;
       case '--verbose':
         args.verbose = true;
@@ -132,6 +146,17 @@ async function main(argv: string[]): Promise<number> {
       );
       console.log(sql);
       return 1;
+    }
+    case 'resolve': {
+      const [name, as] = args.rolledBack
+        ? [args.rolledBack, 'rolled-back' as const]
+        : [args.applied, 'applied' as const];
+      if (!name || (args.rolledBack && args.applied)) {
+        throw new UsageError('resolve needs one of --rolled-back <name> or --applied <name>');
+      }
+      await resolveMigration(databaseUrl(), name, as, opts);
+      console.log(`Marked ${name} ${as === 'applied' ? 'applied' : 'rolled back'}.`);
+      return 0;
     }
     case '':
       throw new UsageError('missing command');

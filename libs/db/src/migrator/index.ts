@@ -6,6 +6,7 @@ export {
   migrationSlug,
   readMigrations,
   readSchema,
+  resolveMigration,
 } from './migrator';
 export type { DriftResult, MigratorOptions } from './migrator';
 export { openEngine, wasmPath } from './wasm-engine';

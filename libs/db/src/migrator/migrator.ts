@@ -137,8 +137,9 @@ export async function applyMigrations(databaseUrl: string, opts: MigratorOptions
     );
     if (history.failedMigrationNames.length > 0) {
       throw new Error(
-        `migration(s) ${history.failedMigrationNames.join(', ')} failed in a previous run; fix the database, then ` +
-          'mark them rolled back (or applied) in _prisma_migrations before deploying again',
+        `migration ${history.failedMigrationNames.join(', ')} failed in a previous run: fix the database and ` +
+          'the migration, then mark it rolled back (migrate resolve --rolled-back <name>) or applied ' +
+          '(--applied <name>) before deploying again',
       );
     }
     if (history.editedMigrationNames.length > 0) {
@@ -150,10 +151,52 @@ export async function applyMigrations(databaseUrl: string, opts: MigratorOptions
         }),
       );
     }
-    const out = await s.call('applying migrations', (e) =>
-      e.applyMigrations({ migrationsList, filters: NO_FILTERS }),
-    );
-    return out.appliedMigrationNames;
+    try {
+      const out = await s.call('applying migrations', (e) =>
+        e.applyMigrations({ migrationsList, filters: NO_FILTERS }),
+      );
+      return out.appliedMigrationNames;
+    } catch (err) {
+      // Name the migration that failed: the engine's message does not.
+      const after = await s.engine
+        .diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters: NO_FILTERS })
+        .catch(() => undefined);
+      const failed = after?.failedMigrationNames ?? [];
+      if (failed.length === 0 || !(err instanceof Error)) throw err;
+      throw new Error(
+        `migration ${failed.join(', ')} failed to apply (recorded as failed in _prisma_migrations: fix it, ` +
+          `then mark it rolled back: migrate resolve --rolled-back ${failed[0]}): ${err.message}`,
+        { cause: err.cause },
+      );
+    }
+  });
+}
+
+/**
+ * `prisma migrate resolve`: marks a failed migration as rolled back (so that deploy retries it), or a
+ * migration as applied without running it (when its changes were made by hand).
+ */
+export async function resolveMigration(
+  databaseUrl: string,
+  migrationName: string,
+  as: 'applied' | 'rolled-back',
+  opts: MigratorOptions = {},
+): Promise<void> {
+  const { migrationsDir } = resolvePaths(opts);
+  const migrationsList = await readMigrations(migrationsDir);
+  if (!migrationsList.migrationDirectories.some((m) => m.path === migrationName)) {
+    throw new Error(`no migration ${migrationName} in ${migrationsDir}`);
+  }
+  await withEngine(databaseUrl, opts, undefined, async (s) => {
+    if (as === 'applied') {
+      await s.call(`marking ${migrationName} applied`, (e) =>
+        e.markMigrationApplied({ migrationName, migrationsList }),
+      );
+    } else {
+      await s.call(`marking ${migrationName} rolled back`, (e) =>
+        e.markMigrationRolledBack({ migrationName }),
+      );
+    }
   });
 }
 

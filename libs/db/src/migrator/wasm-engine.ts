@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
 import {
   bindMigrationAwareSqlAdapterFactory,
@@ -81,20 +80,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-/**
- * Imports the ES module with Node's own loader. TypeScript compiles `import()` to `require()` in CommonJS
- * output; a real dynamic import keeps working whatever the module system of the caller.
- */
-const nativeImport = new Function('specifier', 'return import(specifier)') as (
-  specifier: string,
-) => Promise<unknown>;
-
 async function loadBindings(): Promise<EngineBindings> {
   // The engine's panic hook reports the Rust panic message here before the WebAssembly trap.
   const registry = { set_message: (message: string) => void (lastPanic = message) };
   Object.assign(globalThis, { PRISMA_WASM_PANIC_REGISTRY: registry });
 
-  const mod: unknown = await nativeImport(pathToFileURL(require.resolve(BG_MODULE)).href);
+  // An ES module: the CommonJS build loads it with require() (Node >= 20.19), tsx and Vitest with import().
+  const mod: unknown = await import('@prisma/schema-engine-wasm/schema_engine_bg');
   if (!isRecord(mod) || typeof mod.__wbg_set_wasm !== 'function' || typeof mod.SchemaEngine !== 'function') {
     throw new Error(`${BG_MODULE} does not look like the Prisma schema engine bindings`);
   }
@@ -211,20 +203,25 @@ function toDriverError(err: unknown): unknown {
   return err;
 }
 
-/**
- * The adapter's executeScript splits the script on `;`, which breaks `$$` function bodies and string
- * literals: send the script whole instead (the simple query protocol accepts several statements).
- */
-function sendScriptsWhole(adapter: SqlDriverAdapter & { underlyingDriver(): pg.Pool }): SqlDriverAdapter {
-  const pool = adapter.underlyingDriver();
-  adapter.executeScript = async (script: string): Promise<void> => {
-    try {
-      await pool.query(script);
-    } catch (err) {
-      throw toDriverError(err);
-    }
-  };
-  return adapter;
+/** A PostgreSQL error raised by a script (a migration), kept to report where it failed. */
+export interface ScriptFailure {
+  code: string;
+  message: string;
+  /** 1-based line of the script where PostgreSQL located the error, when it did. */
+  line?: number;
+}
+
+function scriptFailure(err: unknown, script: string): ScriptFailure | undefined {
+  if (!isRecord(err) || typeof err.code !== 'string' || typeof err.message !== 'string') return undefined;
+  const position = Number(err.position);
+  const line =
+    Number.isInteger(position) && position > 0 ? script.slice(0, position - 1).split('\n').length : undefined;
+  return { code: err.code, message: err.message, line };
+}
+
+/** "PostgreSQL error 42P01 at line 2: relation "x" does not exist" */
+export function describeScriptFailure(f: ScriptFailure): string {
+  return `PostgreSQL error ${f.code}${f.line ? ` at line ${f.line}` : ''}: ${f.message}`;
 }
 
 /** Runs one statement on a short-lived connection to the server of `databaseUrl`. */
@@ -264,9 +261,12 @@ export class MigratorAdapterFactory implements SqlMigrationAwareDriverAdapterFac
     this.adapterOptions = schema ? { schema } : {};
   }
 
+  /** The last error a script (migration) raised, for error messages: the engine keeps only part of it. */
+  lastScriptFailure: ScriptFailure | undefined;
+
   async connect(): Promise<SqlDriverAdapter> {
     const adapter = await new PrismaPg(poolConfig(this.databaseUrl), this.adapterOptions).connect();
-    return this.track(sendScriptsWhole(adapter));
+    return this.track(this.sendScriptsWhole(adapter));
   }
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
@@ -282,7 +282,7 @@ export class MigratorAdapterFactory implements SqlMigrationAwareDriverAdapterFac
         await this.dropShadow(name);
       }
     };
-    return this.track(sendScriptsWhole(adapter));
+    return this.track(this.sendScriptsWhole(adapter));
   }
 
   /** Closes every pool still open and drops every shadow database still there. */
@@ -291,6 +291,23 @@ export class MigratorAdapterFactory implements SqlMigrationAwareDriverAdapterFac
     this.open.clear();
     await Promise.allSettled(adapters.map((a) => a.dispose()));
     await Promise.allSettled([...this.shadows].map((name) => this.dropShadow(name)));
+  }
+
+  /**
+   * The adapter's executeScript splits the script on `;`, which breaks `$$` function bodies and string
+   * literals: send the script whole instead (the simple query protocol accepts several statements).
+   */
+  private sendScriptsWhole(adapter: SqlDriverAdapter & { underlyingDriver(): pg.Pool }): SqlDriverAdapter {
+    const pool = adapter.underlyingDriver();
+    adapter.executeScript = async (script: string): Promise<void> => {
+      try {
+        await pool.query(script);
+      } catch (err) {
+        this.lastScriptFailure = scriptFailure(err, script);
+        throw toDriverError(err);
+      }
+    };
+    return adapter;
   }
 
   private track(adapter: SqlDriverAdapter): SqlDriverAdapter {
@@ -347,10 +364,18 @@ export async function openEngine(databaseUrl: string, opts: EngineOptions = {}):
     engine,
     async call(what, fn) {
       lastPanic = undefined;
+      factory.lastScriptFailure = undefined;
       try {
         return await fn(engine);
       } catch (err) {
-        throw engineError(what, err, adapter.errorRegistry, databaseUrl);
+        const failure = factory.lastScriptFailure;
+        throw engineError(
+          what,
+          err,
+          adapter.errorRegistry,
+          databaseUrl,
+          failure && describeScriptFailure(failure),
+        );
       }
     },
     async close() {
@@ -389,6 +414,7 @@ export function engineError(
   err: unknown,
   registry: ErrorRegistry,
   databaseUrl?: string,
+  detail?: string,
 ): Error {
   // The engine appends a Rust span trace ("   0: schema_engine_wasm::…"): keep the message only.
   let message = describe(err)
@@ -407,8 +433,8 @@ export function engineError(
   }
   const code = isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
   const where = databaseUrl ? ` (database "${databaseName(databaseUrl)}")` : '';
-  const error = new Error(`${what} failed${where}: ${code ? `${code} ` : ''}${message}`, {
+  if (detail && !message.includes(detail)) message += `\n${detail}`;
+  return new Error(`${what} failed${where}: ${code ? `${code} ` : ''}${message}`, {
     cause: causes.length > 0 ? causes[0] : err,
   });
-  return error;
 }
