@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Logger } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -8,7 +7,7 @@ import { AppConfig } from '@troupe/config';
 import { LogController } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { AppModule } from './app.module';
-import { AllExceptionsFilter, sendError } from './http/all-exceptions.filter';
+import { AllExceptionsFilter } from './http/all-exceptions.filter';
 
 export interface CreateAppOptions {
   /** A logger to use instead of one built from config (tests pass a silent one). */
@@ -33,7 +32,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsRegistry);
-  const httpLogger = new Logger('HTTP');
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     requestContext.run({ requestId: String(req.id) }, done);
@@ -50,8 +48,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     );
     done();
   });
-  // Errors Fastify raises before Nest sees the request (bad JSON, body too large) get the same format.
-  fastify.setErrorHandler((err, req, reply) => sendError(err, req, reply, httpLogger));
   app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost)));
 
   const document = SwaggerModule.createDocument(

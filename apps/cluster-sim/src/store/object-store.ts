@@ -19,6 +19,7 @@ export class ObjectStore {
   private readonly tables = new Map<string, Map<string, Map<string, KObject>>>();
   /** owner uid -> dependents */
   private readonly byOwner = new Map<string, Map<string, ObjectRef>>();
+  private readonly byUid = new Map<string, ObjectRef>();
   private readonly listeners = new Set<Listener>();
   readonly history: EventHistory;
 
@@ -77,6 +78,12 @@ export class ObjectStore {
     }
   }
 
+  /** The object with this uid, if it still exists. */
+  getByUid(uid: string): KObject | undefined {
+    const ref = this.byUid.get(uid);
+    return ref ? this.get(ref.resource, ref.namespace, ref.name) : undefined;
+  }
+
   dependents(ownerUid: string): ObjectRef[] {
     return [...(this.byOwner.get(ownerUid)?.values() ?? [])];
   }
@@ -95,6 +102,7 @@ export class ObjectStore {
     const rv = ++this.rv;
     const stored: KObject = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
     t.set(name, stored);
+    if (stored.metadata.uid && !previous) this.byUid.set(stored.metadata.uid, { resource, namespace, name });
     this.reindexOwners(resource, previous, stored);
     this.emit(previous ? 'MODIFIED' : 'ADDED', resource, stored, previous, rv);
     return stored;
@@ -106,6 +114,7 @@ export class ObjectStore {
     const previous = t?.get(name);
     if (!t || !previous) return undefined;
     t.delete(name);
+    if (previous.metadata.uid) this.byUid.delete(previous.metadata.uid);
     const rv = ++this.rv;
     const gone: KObject = { ...previous, metadata: { ...previous.metadata, resourceVersion: String(rv) } };
     this.reindexOwners(resource, previous, undefined);

@@ -35,4 +35,4 @@ export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
-export type PageQuery = z.output<typeof PageQuery>;
+export type PageParams = z.output<typeof PageQuery>;

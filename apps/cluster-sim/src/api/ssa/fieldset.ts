@@ -33,7 +33,7 @@ export function listKeysFor(field: string | undefined, list: unknown[]): string[
     if (list.every((i) => isObject(i) && i.containerPort !== undefined)) keys = ['containerPort'];
     else if (list.every((i) => isObject(i) && i.port !== undefined)) keys = ['port'];
   }
-  if (!keys || list.length === 0) return undefined;
+  if (!keys) return undefined;
   return list.every((i) => isObject(i) && keys.every((k) => i[k] !== undefined)) ? keys : undefined;
 }
 

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyService, ApiKeyView, CreatedApiKey, Principal } from '@troupe/core';
 import { z } from 'zod';
 import { CurrentPrincipal, Roles } from '../../http/auth.decorators';
-import { ApiZodBody, ApiZodQuery, PageQuery, ZodPipe } from '../../http/zod';
+import { ApiZodBody, ApiZodQuery, PageParams, PageQuery, ZodPipe } from '../../http/zod';
 
 const CreateApiKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -33,7 +33,7 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: 'List keys (never the secrets): all for admins, their project for members' })
   @ApiZodQuery(PageQuery)
-  async list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(PageQuery)) page: PageQuery) {
+  async list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(PageQuery)) page: PageParams) {
     return { data: await this.keys.list(principal, page) };
   }
 

@@ -4,7 +4,7 @@ import { DNS_LABEL_RE, DNS_LABEL_MAX } from '@troupe/common';
 import { Principal, ProjectService, ProjectView } from '@troupe/core';
 import { z } from 'zod';
 import { CurrentPrincipal, Roles } from '../../http/auth.decorators';
-import { ApiZodBody, ApiZodQuery, PageQuery, ZodPipe } from '../../http/zod';
+import { ApiZodBody, ApiZodQuery, PageParams, PageQuery, ZodPipe } from '../../http/zod';
 
 const CreateProjectBody = z.strictObject({
   name: z
@@ -33,7 +33,7 @@ export class ProjectsController {
   @Roles('admin', 'member')
   @ApiOperation({ summary: 'List projects: all for admins, their own for members' })
   @ApiZodQuery(PageQuery)
-  async list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(PageQuery)) page: PageQuery) {
+  async list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(PageQuery)) page: PageParams) {
     return { data: await this.projects.list(principal, page) };
   }
 
