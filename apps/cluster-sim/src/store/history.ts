@@ -11,7 +11,7 @@ export class EventHistory {
   /** Highest resourceVersion known to be evicted (0: nothing evicted yet). */
   private evictedUpTo = 0;
 
-  constructor(private readonly capacity: number) {
+  constructor(capacity: number) {
     this.ring = new Array<StoreEvent | undefined>(Math.max(1, capacity));
   }
 
