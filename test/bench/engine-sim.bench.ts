@@ -1,12 +1,13 @@
 // Throughput of the simulated engine's HTTP path, with zero simulated latency:
 //   npx vitest bench --run test/bench/engine-sim.bench.ts
 import http from 'node:http';
-import { afterAll, beforeAll, bench, describe } from 'vitest';
-import { startEngine, type EngineHandle } from '@troupe/engine-sim';
+import { afterAll, bench, describe } from 'vitest';
+import { startEngine } from '@troupe/engine-sim';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function request(engine: EngineHandle, path: string, body: unknown): Promise<number> {
+async function request(path: string, body: unknown): Promise<number> {
+  const engine = await started;
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -31,22 +32,21 @@ function request(engine: EngineHandle, path: string, body: unknown): Promise<num
   });
 }
 
+// Benchmarks do not run beforeAll hooks: start the engine when the module loads.
+const started = startEngine({
+  host: '127.0.0.1',
+  port: 0,
+  model: 'm',
+  tpotMs: 0,
+  ttftMs: 0,
+  prefillMsPerToken: 0,
+  eosProbability: 0,
+});
+
 describe('engine-sim', () => {
-  let engine: EngineHandle;
-  beforeAll(async () => {
-    engine = await startEngine({
-      host: '127.0.0.1',
-      port: 0,
-      model: 'm',
-      tpotMs: 0,
-      ttftMs: 0,
-      prefillMsPerToken: 0,
-      eosProbability: 0,
-    });
-  });
   afterAll(async () => {
     agent.destroy();
-    await engine.close();
+    await (await started).close();
   });
 
   const chat = (stream: boolean, maxTokens: number): Record<string, unknown> => ({
@@ -57,21 +57,19 @@ describe('engine-sim', () => {
   });
 
   bench('chat, non-streaming, 16 tokens', async () => {
-    await request(engine, '/v1/chat/completions', chat(false, 16)).catch((e: unknown) => { console.error('BENCHERR', e, engine); throw e; });
+    await request('/v1/chat/completions', chat(false, 16));
   });
 
   bench('chat, streaming, 64 tokens', async () => {
-    await request(engine, '/v1/chat/completions', chat(true, 64));
+    await request('/v1/chat/completions', chat(true, 64));
   });
 
   bench('chat, 32 concurrent streams of 32 tokens', async () => {
-    await Promise.all(
-      Array.from({ length: 32 }, () => request(engine, '/v1/chat/completions', chat(true, 32))),
-    );
+    await Promise.all(Array.from({ length: 32 }, () => request('/v1/chat/completions', chat(true, 32))));
   });
 
   bench('embeddings, 8 inputs', async () => {
-    await request(engine, '/v1/embeddings', {
+    await request('/v1/embeddings', {
       model: 'm',
       input: Array.from({ length: 8 }, (_, i) => `input ${i}`),
     });

@@ -327,6 +327,23 @@ describe('engine-sim: OpenAI endpoints', () => {
   });
 });
 
+describe('engine-sim: addresses', () => {
+  it('listens on any 127.0.0.0/8 address, like a pod IP, and picks a free port with 0', async () => {
+    const engine = await startEngine({ ...FAST, host: '127.0.1.7', port: 0 });
+    try {
+      expect(engine.host).toBe('127.0.1.7');
+      expect(engine.port).toBeGreaterThan(0);
+      expect(engine.url).toBe(`http://127.0.1.7:${engine.port}`);
+      expect((await fetch(`${engine.url}/health`)).status).toBe(200);
+      await expect(startEngine({ ...FAST, host: '127.0.1.7', port: engine.port })).rejects.toThrow(
+        /EADDRINUSE/,
+      );
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe('engine-sim: capacity', () => {
   let engine: EngineHandle;
   afterEach(() => engine?.close());

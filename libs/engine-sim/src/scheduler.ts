@@ -29,6 +29,8 @@ export class Sequence {
   firstTokenAt = 0;
   nextAt = 0;
   heapIndex = -1;
+  /** Last scheduler tick that handled this sequence. */
+  tick = 0;
 
   constructor(
     readonly promptTokens: number,
@@ -62,8 +64,10 @@ export class Scheduler {
   private readonly heap: Sequence[] = [];
   private kvTokens = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private timerAt = Infinity;
   private closed = false;
+  private ticks = 0;
 
   readonly counters: SchedulerCounters = {
     promptTokens: 0,
@@ -121,8 +125,7 @@ export class Scheduler {
   /** Aborts everything and stops the timer. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.clearTimer();
     for (const seq of [...this.waiting, ...this.heap]) this.cancel(seq, 'abort');
   }
 
@@ -146,20 +149,34 @@ export class Scheduler {
   private arm(): void {
     if (this.closed || this.heap.length === 0) return;
     const at = this.heap[0].nextAt;
-    if (this.timer && at >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
+    if ((this.timer || this.immediate) && at >= this.timerAt) return;
+    this.clearTimer();
     this.timerAt = at;
-    this.timer = setTimeout(this.tick, Math.max(0, at - performance.now()));
+    const delay = at - performance.now();
+    // setTimeout waits at least 1 ms: run what is already due on the next turn of the loop instead.
+    if (delay <= SLACK_MS / 2) this.immediate = setImmediate(this.tick);
+    else this.timer = setTimeout(this.tick, delay);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
   }
 
   private readonly tick = (): void => {
     this.timer = null;
+    this.immediate = null;
     this.timerAt = Infinity;
     const now = performance.now();
     const t = this.timing();
     const period = t.tpotMs * t.slowFactor;
-    while (this.heap.length > 0 && this.heap[0].nextAt <= now + SLACK_MS) {
+    const tick = ++this.ticks;
+    // At most one event per sequence per tick, so that tiny tpots still let I/O run between tokens.
+    while (this.heap.length > 0 && this.heap[0].nextAt <= now + SLACK_MS && this.heap[0].tick !== tick) {
       const seq = this.heap[0];
+      seq.tick = tick;
       this.step(seq, now, period);
     }
     this.admit(now);
