@@ -67,7 +67,7 @@ export const ENV = {
   S3_SECRET_KEY: { schema: z.string().min(1).optional(), doc: 'S3 secret key (required with S3_ENDPOINT).', secret: true },
   S3_BUCKET: {
     schema: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid bucket name' }).default('troupe-models'),
-    doc: 'Bucket for model weights (created on start when missing).',
+    doc: 'Bucket for model weights.',
   },
   KUBECONFIG: { schema: z.string().min(1).optional(), doc: 'Path to a kubeconfig. Setting it (or KUBE_IN_CLUSTER) enables the Kubernetes integration.' },
   KUBE_IN_CLUSTER: { schema: bool.default(false), doc: 'Use the in-cluster service account instead of a kubeconfig.' },
