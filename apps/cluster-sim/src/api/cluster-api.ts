@@ -10,7 +10,8 @@ import { nowRfc3339 } from '../util/duration';
 import { randomSuffix } from '../util/hash';
 import { deepEqual, getPath, isObject } from '../util/json';
 import { matchesFields, type FieldRequirement } from '../selectors/field-selector';
-import { matchesLabels, type Requirement } from '../selectors/label-selector';
+import { formatRequirements, fromLabelSelector, matchesLabels, type Requirement } from '../selectors/label-selector';
+import type { LabelSelector } from '../types/workloads';
 import {
   alreadyExists,
   ApiError,
@@ -525,7 +526,8 @@ function toScale(def: ResourceDef, obj: KObject): KObject {
   const status: Record<string, unknown> = { replicas: getPath(obj, s.statusReplicasPath.replace(/^\./, '')) ?? 0 };
   if (s.labelSelectorPath) {
     const sel = getPath(obj, s.labelSelectorPath.replace(/^\./, ''));
-    if (sel !== undefined) status.selector = sel;
+    if (typeof sel === 'string') status.selector = sel;
+    else if (isObject(sel)) status.selector = formatRequirements(fromLabelSelector(sel as LabelSelector));
   }
   return {
     kind: 'Scale',

@@ -1,0 +1,174 @@
+// Wires the simulated cluster together: store, API, controllers, scheduler, kubelet, HTTP server.
+
+import { adminHandler } from './admin/sim-api';
+import { ClusterApi } from './api/cluster-api';
+import { KubeHttpServer } from './api/http/server';
+import { bootstrap, type NodeShape } from './bootstrap';
+import { LeaderWorkerSetController } from './controllers/lws-controller';
+import { EventRecorder } from './controllers/recorder';
+import { StatefulSetController } from './controllers/statefulset-controller';
+import { buildRegistry, RES } from './kinds';
+import { Kubelet } from './kubelet/kubelet';
+import { kubeconfigYaml, writeKubeconfig } from './kubeconfig';
+import { loadLwsCrd, type LwsCrd } from './lws/crd';
+import { Scheduler } from './scheduler/scheduler';
+import { ObjectStore } from './store/object-store';
+import { WatchHub } from './store/watch-hub';
+
+export interface ClusterSimOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  host?: string;
+  /** Where to write the kubeconfig (optional). */
+  kubeconfigPath?: string;
+  nodes?: number;
+  gpusPerNode?: number;
+  racks?: number;
+  topologyKey?: string;
+  cpuPerNode?: number;
+  memoryGiPerNode?: number;
+  maxPodsPerNode?: number;
+  gpuProduct?: string;
+  /** Delay from scheduling to containers running (ContainerCreating). Default 0. */
+  podStartMs?: number;
+  /** Delay from running to ready. Default 0. */
+  podReadyMs?: number;
+  /** Period of engine /health readiness probes. Default 100 ms. */
+  probePeriodMs?: number;
+  engineMaxSeqs?: number;
+  engineTpotMs?: number;
+  engineTtftMs?: number;
+  engineKvCacheTokens?: number;
+  /** Start simulated vLLM engines for pods that run vLLM (default true). */
+  engines?: boolean;
+  /** Path of the LWS CRD; `false` for the built-in condensed schema; default: search ../shared/reference. */
+  crdPath?: string | false;
+  /** Watch history kept for resuming (events). Default 20000. */
+  historySize?: number;
+  /** Interval of watch bookmarks (when asked for). Default 10 s. */
+  bookmarkIntervalMs?: number;
+  maxEventsPerNamespace?: number;
+  log?: (message: string) => void;
+}
+
+export interface ClusterSim {
+  url: string;
+  host: string;
+  port: number;
+  kubeconfigPath?: string;
+  /** The kubeconfig text (also written to kubeconfigPath when given). */
+  kubeconfig: string;
+  crdSource: string;
+  api: ClusterApi;
+  store: ObjectStore;
+  kubelet: Kubelet;
+  /** Resolves when every controller queue is empty (useful in benchmarks). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startClusterSim(options: ClusterSimOptions = {}): Promise<ClusterSim> {
+  const log = options.log ?? (() => undefined);
+  const crd: LwsCrd = loadLwsCrd(options.crdPath);
+  const store = new ObjectStore(options.historySize ?? 20_000);
+  let nextIp = 10;
+  const allocateClusterIP = (): string => {
+    const n = nextIp++;
+    return `10.96.${Math.floor(n / 254)}.${(n % 254) + 1}`;
+  };
+  const registry = buildRegistry({ crd, allocateClusterIP });
+  const api = new ClusterApi(store, registry);
+  const hub = new WatchHub(store);
+  const recorder = new EventRecorder(api, options.maxEventsPerNamespace ?? 2000);
+  const onError = (name: string) => (key: string, err: unknown) => log(`${name} ${key}: ${(err as Error)?.stack ?? String(err)}`);
+  const sts = new StatefulSetController(api, recorder, onError('statefulset'));
+  const lws = new LeaderWorkerSetController(api, recorder, onError('leaderworkerset'));
+  const scheduler = new Scheduler(api, recorder, onError('scheduler'));
+  const kubelet = new Kubelet(
+    api,
+    recorder,
+    {
+      podStartMs: options.podStartMs ?? 0,
+      podReadyMs: options.podReadyMs ?? 0,
+      probePeriodMs: options.probePeriodMs ?? 100,
+      enableEngines: options.engines ?? true,
+      engines: {
+        maxNumSeqs: options.engineMaxSeqs,
+        tpotMs: options.engineTpotMs,
+        ttftMs: options.engineTtftMs,
+        kvCacheTokens: options.engineKvCacheTokens,
+      },
+    },
+    log,
+  );
+  store.subscribe((ev) => {
+    lws.onEvent(ev);
+    sts.onEvent(ev);
+    scheduler.onEvent(ev);
+    kubelet.onEvent(ev);
+  });
+  const shape: NodeShape = {
+    count: options.nodes ?? 8,
+    gpusPerNode: options.gpusPerNode ?? 8,
+    racks: options.racks ?? 2,
+    topologyKey: options.topologyKey ?? 'rack',
+    cpuPerNode: options.cpuPerNode ?? 96,
+    memoryGiPerNode: options.memoryGiPerNode ?? 1024,
+    maxPodsPerNode: options.maxPodsPerNode ?? 110,
+    gpuProduct: options.gpuProduct ?? 'NVIDIA-H100-80GB-HBM3',
+  };
+  bootstrap(api, shape);
+
+  const summary = (): unknown => ({
+    nodes: store.list(RES.nodes).map((n) => ({ name: n.metadata.name, down: kubelet.isNodeDown(n.metadata.name as string) })),
+    pods: store.count(RES.pods),
+    leaderWorkerSets: store.count(RES.leaderworkersets),
+    engines: kubelet.engines().length,
+    watches: http.openWatches,
+    resourceVersion: store.currentRv(),
+    crd: crd.source,
+  });
+  const http = new KubeHttpServer({
+    api,
+    hub,
+    crd,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
+    admin: adminHandler({ kubelet, summary }),
+    podLog: (ns, name) => kubelet.podLog(ns, name),
+  });
+  const host = options.host ?? '127.0.0.1';
+  const port = await http.listen(options.port ?? 0, host);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const kubeconfig = kubeconfigYaml(url);
+  if (options.kubeconfigPath) writeKubeconfig(options.kubeconfigPath, kubeconfig);
+  const queues = [sts.queue, lws.lwsQueue, lws.podQueue, scheduler.queue];
+
+  return {
+    url,
+    host,
+    port,
+    kubeconfigPath: options.kubeconfigPath,
+    kubeconfig,
+    crdSource: crd.source,
+    api,
+    store,
+    kubelet,
+    async idle() {
+      for (;;) {
+        await new Promise((r) => setImmediate(r));
+        if (queues.every((q) => q.length === 0)) {
+          await new Promise((r) => setImmediate(r));
+          if (queues.every((q) => q.length === 0)) return;
+        }
+      }
+    },
+    async close() {
+      sts.close();
+      lws.close();
+      scheduler.close();
+      await kubelet.close();
+      hub.close();
+      await http.close();
+    },
+  };
+}
