@@ -1,0 +1,6 @@
+export * from './types';
+export * from './naming';
+export * from './shell';
+export * from './sizing';
+export * from './render';
+export * from './crd-schema';
