@@ -1,4 +1,6 @@
 // The kubeconfig the simulator writes: one cluster/context/user named troupe-sim, no credentials.
+// `insecure-skip-tls-verify: true` is required by @kubernetes/client-node 1.x for an http:// server
+// ("HTTP protocol is not allowed when skipTLSVerify is not set or false"); kubectl accepts it too.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +12,7 @@ export function kubeconfigYaml(server: string, namespace = 'default'): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: CONTEXT_NAME, cluster: { server } }],
+    clusters: [{ name: CONTEXT_NAME, cluster: { server, 'insecure-skip-tls-verify': true } }],
     contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: CONTEXT_NAME, namespace } }],
     'current-context': CONTEXT_NAME,
     users: [{ name: CONTEXT_NAME, user: {} }],

@@ -69,3 +69,16 @@ describe('serverSideApply', () => {
     expect((o3.spec as { containers: unknown[] }).containers).toEqual([{ name: 'b', image: 'b:1' }]);
   });
 });
+
+describe('serverSideApply with keyed lists owned by two managers', () => {
+  it('conflicts only on differing leaf values', () => {
+    const pod = (image: string, replicas: number): KObject => ({
+      apiVersion: 'v1',
+      kind: 'X',
+      metadata: { name: 'p' },
+      spec: { replicas, containers: [{ name: 'a', image }] },
+    });
+    const o1 = apply(undefined, pod('a:1', 3), 'm1');
+    expect(() => apply(o1, pod('a:1', 2), 'm2')).toThrow('Apply failed with 1 conflict: conflict with "m1": .spec.replicas');
+  });
+});

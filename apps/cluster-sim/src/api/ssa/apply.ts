@@ -90,7 +90,7 @@ export function serverSideApply(req: ApplyRequest): ApplyResult {
   for (const m of managers) {
     if (m === self) continue;
     for (const p of m.fields) {
-      if (!appliedLeaves.has(p)) continue;
+      if (!appliedLeaves.has(p) || p.endsWith(`${SEP}.`)) continue;
       if (deepEqual(valueAt(liveContent, p), appliedLeaves.get(p))) continue;
       const list = conflicts.get(m) ?? [];
       list.push(p);
