@@ -1,0 +1,386 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/**
+ * An in-memory implementation of the model/upload HTTP contract the CLI codes against, with fault
+ * injection (dropped connections, 5xx, slow parts, expired sessions). It lets the CLI's protocol
+ * handling be tested without the real server: the real one is covered by cli.e2e-spec.ts.
+ */
+
+interface FileRec {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+interface VersionRec {
+  id: string;
+  version: string;
+  state: 'UPLOADING' | 'VERIFYING' | 'READY' | 'FAILED';
+  failureReason: string | null;
+  metadata: Record<string, unknown> | null;
+  files: Map<string, FileRec>;
+  createdAt: string;
+}
+
+interface ModelRec {
+  id: string;
+  name: string;
+  projectId: string;
+  description: string | null;
+  createdAt: string;
+  versions: Map<string, VersionRec>;
+}
+
+interface PartRec {
+  partNumber: number;
+  size: number;
+  etag: string;
+  sha256: string;
+  data: Buffer;
+}
+
+interface UploadRec {
+  uploadId: string;
+  model: string;
+  version: string;
+  path: string;
+  size: number;
+  sha256?: string;
+  partSize: number;
+  partCount: number;
+  state: 'ACTIVE' | 'COMPLETED' | 'ABORTED';
+  parts: Map<number, PartRec>;
+  expiresAt: string;
+}
+
+export type PartFault = 'drop' | 'error500' | 'gone' | undefined;
+
+export interface FakeServerOptions {
+  keys?: Record<string, 'admin' | 'member' | 'inference'>;
+  partSize?: number;
+  /** ms the server waits before answering each part (to let a test interrupt mid-upload). */
+  partDelayMs?: number;
+  /** Verification time after finalize. */
+  verifyMs?: number;
+}
+
+export interface RequestLog {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export class FakeServer {
+  readonly projectId = randomUUID();
+  readonly models = new Map<string, ModelRec>();
+  readonly uploads = new Map<string, UploadRec>();
+  readonly log: RequestLog[] = [];
+  /** Called for every part PUT with the attempt number for that part (1-based). */
+  partFault: (partNumber: number, attempt: number, uploadId: string) => PartFault = () => undefined;
+  partSize: number;
+  partDelayMs: number;
+  private readonly attempts = new Map<string, number>();
+  private server?: Server;
+  url = '';
+
+  constructor(private readonly opts: FakeServerOptions = {}) {
+    this.partSize = opts.partSize ?? 1024 * 1024;
+    this.partDelayMs = opts.partDelayMs ?? 0;
+  }
+
+  get keys(): Record<string, 'admin' | 'member' | 'inference'> {
+    return this.opts.keys ?? { 'troupe_member-key': 'member' };
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: Error) => {
+        if (!res.headersSent)
+          this.send(res, req, 500, { error: { code: 'internal_error', message: err.message } });
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  /** Part PUT requests answered 200. */
+  partsStored(): number {
+    return this.log.filter((r) => r.method === 'PUT' && /\/parts\//.test(r.path) && r.status === 200).length;
+  }
+
+  version(model: string, version: string): VersionRec | undefined {
+    return this.models.get(model)?.versions.get(version);
+  }
+
+  private send(res: ServerResponse, req: IncomingMessage, status: number, body?: unknown): void {
+    this.log.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0], status });
+    const requestId = randomUUID();
+    if (status >= 400 && body && typeof body === 'object' && 'error' in body) {
+      (body as { error: Record<string, unknown> }).error.requestId = requestId;
+    }
+    res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': requestId });
+    res.end(body === undefined ? undefined : JSON.stringify(body));
+  }
+
+  private error(
+    res: ServerResponse,
+    req: IncomingMessage,
+    status: number,
+    code: string,
+    message: string,
+  ): void {
+    this.send(res, req, status, { error: { code, message } });
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  private async json(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const b = await this.readBody(req);
+    return b.length ? (JSON.parse(b.toString('utf8')) as Record<string, unknown>) : {};
+  }
+
+  private versionView(v: VersionRec): Record<string, unknown> {
+    const files = [...v.files.values()].sort((a, b) => a.path.localeCompare(b.path));
+    return {
+      id: v.id,
+      version: v.version,
+      state: v.state,
+      failureReason: v.failureReason,
+      metadata: v.metadata,
+      files,
+      totalBytes: files.reduce((s, f) => s + f.size, 0),
+      createdAt: v.createdAt,
+    };
+  }
+
+  private uploadView(u: UploadRec): Record<string, unknown> {
+    return {
+      uploadId: u.uploadId,
+      path: u.path,
+      size: u.size,
+      partSize: u.partSize,
+      partCount: u.partCount,
+      state: u.state,
+      expiresAt: u.expiresAt,
+      parts: [...u.parts.values()]
+        .sort((a, b) => a.partNumber - b.partNumber)
+        .map(({ partNumber, size, etag, sha256 }) => ({ partNumber, size, etag, sha256 })),
+    };
+  }
+
+  private addFile(v: VersionRec, path: string, data: Buffer): FileRec {
+    const rec = { path, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    v.files.set(path, rec);
+    return rec;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const method = req.method ?? 'GET';
+    const seg = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const role = auth ? this.keys[auth] : undefined;
+    if (!role) {
+      await this.readBody(req);
+      return this.error(res, req, 401, 'unauthenticated', 'Invalid, expired or revoked API key');
+    }
+    if (role === 'inference') {
+      await this.readBody(req);
+      return this.error(res, req, 403, 'forbidden', 'A key with role "inference" may not call this endpoint');
+    }
+    if (seg[0] !== 'api' || seg[1] !== 'v1') return this.error(res, req, 404, 'not_found', 'Not found');
+    const [, , area, a, b, c, d, e, ...rest] = seg;
+
+    if (area === 'projects' && method === 'GET') {
+      if (!a) return this.send(res, req, 200, { data: [{ id: this.projectId, name: 'p' }] });
+      if (a === this.projectId) return this.send(res, req, 200, { id: this.projectId, name: 'p' });
+      return this.error(res, req, 404, 'not_found', `Project ${a} not found`);
+    }
+
+    if (area === 'models') {
+      if (!a && method === 'POST') {
+        const body = await this.json(req);
+        const name = String(body.name ?? '');
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+          return this.send(res, req, 400, {
+            error: {
+              code: 'validation_failed',
+              message: 'Invalid request',
+              issues: [{ field: 'name', message: 'must be a DNS label' }],
+            },
+          });
+        }
+        if (this.models.has(name))
+          return this.error(res, req, 409, 'conflict', `Model ${name} already exists`);
+        const m: ModelRec = {
+          id: randomUUID(),
+          name,
+          projectId: this.projectId,
+          description: typeof body.description === 'string' ? body.description : null,
+          createdAt: new Date().toISOString(),
+          versions: new Map(),
+        };
+        this.models.set(name, m);
+        const { versions: _v, ...view } = m;
+        return this.send(res, req, 201, view);
+      }
+      if (!a && method === 'GET') {
+        return this.send(res, req, 200, {
+          data: [...this.models.values()].map(({ versions: _v, ...view }) => view),
+        });
+      }
+      const m = this.models.get(a);
+      if (!m) {
+        await this.readBody(req);
+        return this.error(res, req, 404, 'not_found', `Model ${a} not found`);
+      }
+      if (!b && method === 'GET') {
+        const { versions, ...view } = m;
+        return this.send(res, req, 200, {
+          ...view,
+          versions: [...versions.values()].map((v) => ({ id: v.id, version: v.version, state: v.state })),
+        });
+      }
+      if (b === 'versions' && !c && method === 'POST') {
+        const body = await this.json(req);
+        const version = String(body.version ?? '');
+        if (m.versions.has(version))
+          return this.error(res, req, 409, 'conflict', `Version ${version} already exists`);
+        const v: VersionRec = {
+          id: randomUUID(),
+          version,
+          state: 'UPLOADING',
+          failureReason: null,
+          metadata: null,
+          files: new Map(),
+          createdAt: new Date().toISOString(),
+        };
+        m.versions.set(version, v);
+        return this.send(res, req, 201, this.versionView(v));
+      }
+      const v = b === 'versions' && c ? m.versions.get(c) : undefined;
+      if (!v) {
+        await this.readBody(req);
+        return this.error(res, req, 404, 'not_found', `Version ${c} not found`);
+      }
+      if (!d && method === 'GET') return this.send(res, req, 200, this.versionView(v));
+      if (d === 'files' && method === 'PUT') {
+        const path = [e, ...rest].join('/');
+        const data = await this.readBody(req);
+        if (v.state !== 'UPLOADING') return this.error(res, req, 409, 'conflict', `Version is ${v.state}`);
+        const expected = req.headers['x-content-sha256'];
+        const actual = createHash('sha256').update(data).digest('hex');
+        if (expected && expected !== actual)
+          return this.error(res, req, 400, 'validation_failed', 'sha256 mismatch');
+        return this.send(res, req, 201, this.addFile(v, path, data));
+      }
+      if (d === 'uploads' && method === 'POST') {
+        const body = await this.json(req);
+        const size = Number(body.size);
+        const u: UploadRec = {
+          uploadId: randomUUID(),
+          model: m.name,
+          version: v.version,
+          path: String(body.path),
+          size,
+          sha256: typeof body.sha256 === 'string' ? body.sha256 : undefined,
+          partSize: this.partSize,
+          partCount: Math.max(1, Math.ceil(size / this.partSize)),
+          state: 'ACTIVE',
+          parts: new Map(),
+          expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        };
+        this.uploads.set(u.uploadId, u);
+        const { uploadId, partSize, partCount, expiresAt } = u;
+        return this.send(res, req, 201, { uploadId, partSize, partCount, expiresAt });
+      }
+      if (d === 'finalize' && method === 'POST') {
+        if (v.state !== 'UPLOADING') return this.error(res, req, 409, 'conflict', `Version is ${v.state}`);
+        v.state = 'VERIFYING';
+        setTimeout(() => {
+          if (!v.files.has('config.json')) {
+            v.state = 'FAILED';
+            v.failureReason = 'config.json is missing: add it and upload to a new version';
+          } else {
+            v.state = 'READY';
+            v.metadata = { fileCount: v.files.size, architecture: 'FakeForCausalLM' };
+          }
+        }, this.opts.verifyMs ?? 200);
+        return this.send(res, req, 202, this.versionView(v));
+      }
+    }
+
+    if (area === 'uploads' && a) {
+      const u = this.uploads.get(a);
+      if (!u) {
+        await this.readBody(req);
+        return this.error(res, req, 404, 'not_found', `Upload ${a} not found`);
+      }
+      if (!b && method === 'GET') return this.send(res, req, 200, this.uploadView(u));
+      if (!b && method === 'DELETE') {
+        u.state = 'ABORTED';
+        return this.send(res, req, 204);
+      }
+      if (b === 'parts' && method === 'PUT') {
+        const n = Number(c);
+        const key = `${u.uploadId}/${n}`;
+        const attempt = (this.attempts.get(key) ?? 0) + 1;
+        this.attempts.set(key, attempt);
+        const fault = this.partFault(n, attempt, u.uploadId);
+        if (fault === 'drop') {
+          req.socket.destroy();
+          return;
+        }
+        const data = await this.readBody(req);
+        if (this.partDelayMs) await new Promise((r) => setTimeout(r, this.partDelayMs));
+        if (fault === 'error500') return this.error(res, req, 500, 'internal_error', 'Internal error');
+        if (fault === 'gone') u.state = 'ABORTED';
+        if (u.state !== 'ACTIVE') return this.error(res, req, 409, 'conflict', `Upload is ${u.state}`);
+        if (!(n >= 1 && n <= u.partCount))
+          return this.error(res, req, 400, 'validation_failed', 'bad part number');
+        const expectedSize = n < u.partCount ? u.partSize : u.size - u.partSize * (u.partCount - 1);
+        if (data.length !== expectedSize) {
+          return this.error(res, req, 400, 'validation_failed', `part ${n} must be ${expectedSize} bytes`);
+        }
+        const sha256 = createHash('sha256').update(data).digest('hex');
+        const expected = req.headers['x-content-sha256'];
+        if (expected && expected !== sha256)
+          return this.error(res, req, 400, 'validation_failed', 'sha256 mismatch');
+        const part = { partNumber: n, size: data.length, etag: sha256.slice(0, 32), sha256, data };
+        u.parts.set(n, part);
+        const { data: _d, ...view } = part;
+        return this.send(res, req, 200, view);
+      }
+      if (b === 'complete' && method === 'POST') {
+        if (u.state !== 'ACTIVE') return this.error(res, req, 409, 'conflict', `Upload is ${u.state}`);
+        const missing = [];
+        for (let i = 1; i <= u.partCount; i++) if (!u.parts.has(i)) missing.push(i);
+        if (missing.length)
+          return this.error(res, req, 409, 'conflict', `Parts missing: ${missing.join(', ')}`);
+        const data = Buffer.concat(
+          [...u.parts.values()].sort((x, y) => x.partNumber - y.partNumber).map((p) => p.data),
+        );
+        const v = this.version(u.model, u.version)!;
+        const sha = createHash('sha256').update(data).digest('hex');
+        if (u.sha256 && u.sha256 !== sha)
+          return this.error(res, req, 400, 'validation_failed', 'whole-file sha256 mismatch');
+        u.state = 'COMPLETED';
+        return this.send(res, req, 200, this.addFile(v, u.path, data));
+      }
+    }
+    await this.readBody(req);
+    return this.error(res, req, 404, 'not_found', `No route ${method} ${url.pathname}`);
+  }
+}
