@@ -271,19 +271,21 @@ export function proposeLayout(
   const tensors: number[] = [];
   for (let t = 1; t <= gpn; t *= 2) if (heads === undefined || heads % t === 0) tensors.push(t);
 
+  // First choice: tensor parallelism alone within one node, the smallest power of two that suffices.
   let best: { tensor: number; pipeline: number } | undefined;
-  for (const tensor of tensors) {
+  const single = tensors.find((t) => t >= needed);
+  if (single !== undefined) best = { tensor: single, pipeline: 1 };
+  // Otherwise pipeline stages too: whole nodes with tensor groups inside a node (or, when the heads
+  // rule out a large enough tensor degree, stages within one node). Fewest GPUs, then fewest stages.
+  for (const tensor of best ? [] : tensors) {
     const maxPipeline = Math.min(layers ?? Number.MAX_SAFE_INTEGER, Math.floor((maxNodes * gpn) / tensor));
     for (let pipeline = Math.max(1, Math.ceil(needed / tensor)); pipeline <= maxPipeline; pipeline++) {
       const gpus = tensor * pipeline;
-      // Within one node anything goes; beyond, whole nodes and tensor groups that do not straddle nodes.
       const fits = gpus <= gpn || (gpus % gpn === 0 && gpn % tensor === 0);
       if (!fits) continue;
-      const better =
-        !best ||
-        gpus < best.tensor * best.pipeline ||
-        (gpus === best.tensor * best.pipeline && pipeline < best.pipeline);
-      if (better) best = { tensor, pipeline };
+      const bestGpus = best ? best.tensor * best.pipeline : Infinity;
+      if (gpus < bestGpus || (gpus === bestGpus && best && pipeline < best.pipeline))
+        best = { tensor, pipeline };
       break; // larger pipelines with this tensor only cost more GPUs
     }
   }
@@ -310,7 +312,13 @@ export function proposeLayout(
   const gpus = tensor * pipeline;
   const notes: string[] = [];
   if (gpus > needed) {
-    const why = [gpus <= gpn ? 'a power of two' : `whole ${gpn}-GPU nodes`];
+    const why = [
+      pipeline === 1
+        ? 'a power of two'
+        : gpus > gpn
+          ? `whole ${gpn}-GPU nodes`
+          : 'tensor × pipeline within one node',
+    ];
     if (heads !== undefined) why.push(`tensor dividing the ${heads} attention heads`);
     notes.push(`rounded up to ${gpus} (${why.join(', ')})`);
   }
@@ -386,17 +394,15 @@ export function validateExtraArgs(args: readonly string[], options: ExtraArgsOpt
   const owned = [...PLATFORM_OWNED_FLAGS, ...(options.extraOwnedFlags ?? [])];
   const issues: FieldIssue[] = [];
   if (!Array.isArray(args)) return [{ field, message: 'must be a list of strings' }];
+  args.forEach((a, i) => {
+    if (typeof a !== 'string') issues.push({ field: `${field}[${i}]`, message: 'must be a string' });
+    else if (a.includes('\0'))
+      issues.push({ field: `${field}[${i}]`, message: 'may not contain NUL characters' });
+  });
+  if (issues.length) return issues;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const at = `${field}[${i}]`;
-    if (typeof a !== 'string') {
-      issues.push({ field: at, message: 'must be a string' });
-      continue;
-    }
-    if (a.includes('\0')) {
-      issues.push({ field: at, message: 'may not contain NUL characters' });
-      continue;
-    }
     if (a === '--') {
       if (i + 1 < args.length) {
         issues.push({
