@@ -23,9 +23,14 @@ const leader = {
 };
 
 const getPod = (name: string): Promise<V1Pod> => c.core.readNamespacedPod({ namespace: 'default', name });
-const isReady = (p: V1Pod): boolean => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
+const isReady = (p: V1Pod): boolean =>
+  p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
 const admin = (path: string, method = 'POST', body: unknown = {}): Promise<Response> =>
-  fetch(`${c.sim.url}/sim/${path}`, { method, body: method === 'GET' ? undefined : JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+  fetch(`${c.sim.url}/sim/${path}`, {
+    method,
+    body: method === 'GET' ? undefined : JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' },
+  });
 
 describe('engines', () => {
   let ip = '';
@@ -34,7 +39,14 @@ describe('engines', () => {
     await c.custom.createNamespacedCustomObject({
       ...LWS,
       namespace: 'default',
-      body: lwsManifest({ name: 'llm', replicas: 1, size: 2, image: 'vllm/vllm-openai:v0.11.0', gpus: 8, leaderContainer: leader }),
+      body: lwsManifest({
+        name: 'llm',
+        replicas: 1,
+        size: 2,
+        image: 'vllm/vllm-openai:v0.11.0',
+        gpus: 8,
+        leaderContainer: leader,
+      }),
     });
     const pod = await waitFor(async () => {
       const p = await getPod('llm-0');
@@ -49,11 +61,24 @@ describe('engines', () => {
     const res = await fetch(`http://${ip}:8080/v1/chat/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: 'llama-405b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }),
+      body: JSON.stringify({
+        model: 'llama-405b',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 4,
+      }),
     });
     expect(res.status).toBe(200);
-    const list = (await (await admin('engines', 'GET')).json()) as { items: { pod: string; url: string; models: string[]; ready: boolean }[] };
-    expect(list.items).toEqual([expect.objectContaining({ pod: 'llm-0', url: `http://${ip}:8080`, models: ['llama-405b'], ready: true })]);
+    const list = (await (await admin('engines', 'GET')).json()) as {
+      items: { pod: string; url: string; models: string[]; ready: boolean }[];
+    };
+    expect(list.items).toEqual([
+      expect.objectContaining({
+        pod: 'llm-0',
+        url: `http://${ip}:8080`,
+        models: ['llama-405b'],
+        ready: true,
+      }),
+    ]);
     // the worker runs no engine but becomes ready
     expect(isReady(await getPod('llm-0-1'))).toBe(true);
   });
@@ -70,7 +95,9 @@ describe('engines', () => {
       }).catch(() => undefined),
     );
     const stats = await waitFor(async () => {
-      const list = (await (await admin('engines', 'GET')).json()) as { items: { stats: { running: number; waiting: number } }[] };
+      const list = (await (await admin('engines', 'GET')).json()) as {
+        items: { stats: { running: number; waiting: number } }[];
+      };
       const st = list.items[0]?.stats;
       return st && st.running + st.waiting === 10 ? st : undefined;
     });
@@ -83,9 +110,13 @@ describe('engines', () => {
   it('flips readiness when the engine turns unhealthy, and back', async () => {
     expect((await admin('engines/default/llm-0/faults', 'POST', { unhealthy: true })).status).toBe(200);
     await waitFor(async () => !isReady(await getPod('llm-0')), 5000, 'not ready');
-    const lws = (await c.custom.getNamespacedCustomObject({ ...LWS, namespace: 'default', name: 'llm' })) as { status: { readyReplicas: number } };
+    const lws = (await c.custom.getNamespacedCustomObject({ ...LWS, namespace: 'default', name: 'llm' })) as {
+      status: { readyReplicas: number };
+    };
     await waitFor(async () => {
-      const l = (await c.custom.getNamespacedCustomObject({ ...LWS, namespace: 'default', name: 'llm' })) as { status: { readyReplicas: number } };
+      const l = (await c.custom.getNamespacedCustomObject({ ...LWS, namespace: 'default', name: 'llm' })) as {
+        status: { readyReplicas: number };
+      };
       return l.status.readyReplicas === 0;
     });
     expect(lws.status).toBeDefined();
@@ -105,24 +136,34 @@ describe('engines', () => {
   });
 
   it('restarts the engine with the container and stops it with the pod', async () => {
-    expect((await admin('pods/default/llm-0/restart', 'POST', { container: 'vllm-leader' })).status).toBe(200);
+    expect((await admin('pods/default/llm-0/restart', 'POST', { container: 'vllm-leader' })).status).toBe(
+      200,
+    );
     // RecreateGroupOnPodRestart: the group is recreated; the new leader gets a new engine
-    const fresh = await waitFor(async () => {
-      const p = await getPod('llm-0');
-      return isReady(p) && p.status?.podIP !== ip ? p : undefined;
-    }, 10_000, 'recreated leader');
+    const fresh = await waitFor(
+      async () => {
+        const p = await getPod('llm-0');
+        return isReady(p) && p.status?.podIP !== ip ? p : undefined;
+      },
+      10_000,
+      'recreated leader',
+    );
     await expect(fetch(`http://${ip}:8080/health`)).rejects.toThrow();
     const newIp = fresh.status?.podIP as string;
     expect((await fetch(`http://${newIp}:8080/health`)).status).toBe(200);
     await c.custom.deleteNamespacedCustomObject({ ...LWS, namespace: 'default', name: 'llm' });
-    await waitFor(async () => {
-      try {
-        await fetch(`http://${newIp}:8080/health`);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 5000, 'engine stopped');
+    await waitFor(
+      async () => {
+        try {
+          await fetch(`http://${newIp}:8080/health`);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      5000,
+      'engine stopped',
+    );
     const list = (await (await admin('engines', 'GET')).json()) as { items: unknown[] };
     expect(list.items).toEqual([]);
   });

@@ -4,12 +4,21 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+} from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { startClusterSim, type ClusterSim, type ClusterSimOptions } from '../../apps/cluster-sim/src';
 
 export const LWS = { group: 'leaderworkerset.x-k8s.io', version: 'v1', plural: 'leaderworkersets' } as const;
-export const SAMPLE_FILE = path.resolve(__dirname, '../../apps/cluster-sim/examples/leaderworkerset-sample.yaml');
+export const SAMPLE_FILE = path.resolve(
+  __dirname,
+  '../../apps/cluster-sim/examples/leaderworkerset-sample.yaml',
+);
 export const UPSTREAM_CRD = path.resolve(__dirname, '../../../shared/reference/lws-v0.7.0-crd.yaml');
 
 export interface SimClients {
@@ -45,7 +54,11 @@ export async function startSim(options: ClusterSimOptions = {}): Promise<SimClie
 }
 
 /** Polls `fn` until it returns a truthy value (or throws the last error after `timeoutMs`). */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -56,7 +69,8 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false | null>
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -70,14 +84,25 @@ export function kubectlAvailable(): boolean {
   }
 }
 
-export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+export function kubectl(
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
     const child = execFile(
       'kubectl',
       ['--kubeconfig', kubeconfig, ...args],
-      { timeout: 30_000, env: { ...process.env, KUBECACHEDIR: path.join(path.dirname(kubeconfig), 'cache') } },
+      {
+        timeout: 30_000,
+        env: { ...process.env, KUBECACHEDIR: path.join(path.dirname(kubeconfig), 'cache') },
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
         resolve({ stdout, stderr, code });
       },
     );
@@ -130,7 +155,11 @@ export function lwsManifest(o: LwsOptions): Record<string, unknown> {
   return {
     apiVersion: 'leaderworkerset.x-k8s.io/v1',
     kind: 'LeaderWorkerSet',
-    metadata: { name: o.name, namespace: 'default', ...(o.annotations ? { annotations: o.annotations } : {}) },
+    metadata: {
+      name: o.name,
+      namespace: 'default',
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+    },
     spec,
   };
 }
@@ -142,7 +171,9 @@ export function errorBody(err: unknown): Record<string, unknown> {
   return (body ?? {}) as Record<string, unknown>;
 }
 
-export async function expectApiError(p: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
+export async function expectApiError(
+  p: Promise<unknown>,
+): Promise<{ code: number; body: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {

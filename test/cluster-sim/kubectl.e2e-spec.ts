@@ -3,12 +3,26 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
-import { kubectl, kubectlAvailable, LWS, sampleLws, SAMPLE_FILE, startSim, waitFor, type SimClients } from './helpers';
+import {
+  kubectl,
+  kubectlAvailable,
+  LWS,
+  sampleLws,
+  SAMPLE_FILE,
+  startSim,
+  waitFor,
+  type SimClients,
+} from './helpers';
 
 const NAME = 'leaderworkerset-sample';
 const SELECTOR = `leaderworkerset.sigs.k8s.io/name=${NAME}`;
 const expectedNames = (groups: number): string[] =>
-  Array.from({ length: groups }, (_, g) => [`${NAME}-${g}`, `${NAME}-${g}-1`, `${NAME}-${g}-2`, `${NAME}-${g}-3`]).flat();
+  Array.from({ length: groups }, (_, g) => [
+    `${NAME}-${g}`,
+    `${NAME}-${g}-1`,
+    `${NAME}-${g}-2`,
+    `${NAME}-${g}-3`,
+  ]).flat();
 
 describe.skipIf(!kubectlAvailable())('kubectl against the simulator', () => {
   let c: SimClients;
@@ -22,11 +36,17 @@ describe.skipIf(!kubectlAvailable())('kubectl against the simulator', () => {
     expect(applied.stderr).toBe('');
     expect(applied.stdout).toContain(`leaderworkerset.leaderworkerset.x-k8s.io/${NAME} created`);
 
-    const rows = await waitFor(async () => {
-      const out = await kubectl(c.kubeconfigPath, ['get', 'pods', `--selector=${SELECTOR}`]);
-      const lines = out.stdout.trim().split('\n');
-      return lines.length === 13 && lines.slice(1).every((l) => /\s1\/1\s+Running\s/.test(l)) ? lines : undefined;
-    }, 15_000, '12 running pods');
+    const rows = await waitFor(
+      async () => {
+        const out = await kubectl(c.kubeconfigPath, ['get', 'pods', `--selector=${SELECTOR}`]);
+        const lines = out.stdout.trim().split('\n');
+        return lines.length === 13 && lines.slice(1).every((l) => /\s1\/1\s+Running\s/.test(l))
+          ? lines
+          : undefined;
+      },
+      15_000,
+      '12 running pods',
+    );
     expect(rows[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     expect(rows.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(expectedNames(3));
 
@@ -36,11 +56,20 @@ describe.skipIf(!kubectlAvailable())('kubectl against the simulator', () => {
 
     const scaled = await kubectl(c.kubeconfigPath, ['scale', `lws/${NAME}`, '--replicas=4']);
     expect(scaled.stdout).toContain('scaled');
-    await waitFor(async () => {
-      const out = await kubectl(c.kubeconfigPath, ['get', 'pods', `--selector=${SELECTOR}`, '--no-headers']);
-      const lines = out.stdout.trim().split('\n');
-      return lines.length === 16 && lines.every((l) => /\s1\/1\s+Running\s/.test(l));
-    }, 15_000, '16 running pods');
+    await waitFor(
+      async () => {
+        const out = await kubectl(c.kubeconfigPath, [
+          'get',
+          'pods',
+          `--selector=${SELECTOR}`,
+          '--no-headers',
+        ]);
+        const lines = out.stdout.trim().split('\n');
+        return lines.length === 16 && lines.every((l) => /\s1\/1\s+Running\s/.test(l));
+      },
+      15_000,
+      '16 running pods',
+    );
 
     const deleted = await kubectl(c.kubeconfigPath, ['delete', 'lws', NAME]);
     expect(deleted.stdout).toContain(`"${NAME}" deleted`);
@@ -66,17 +95,27 @@ describe('the same scenario through @kubernetes/client-node', () => {
   });
   afterAll(() => c.close());
 
-  const pods = async (): Promise<V1Pod[]> => (await c.core.listNamespacedPod({ namespace: 'default', labelSelector: SELECTOR })).items;
+  const pods = async (): Promise<V1Pod[]> =>
+    (await c.core.listNamespacedPod({ namespace: 'default', labelSelector: SELECTOR })).items;
   const allRunningReady = (list: V1Pod[], n: number): boolean =>
     list.length === n &&
-    list.every((p) => p.status?.phase === 'Running' && p.status.containerStatuses?.every((s) => s.ready) && p.status.podIP?.startsWith('127.'));
+    list.every(
+      (p) =>
+        p.status?.phase === 'Running' &&
+        p.status.containerStatuses?.every((s) => s.ready) &&
+        p.status.podIP?.startsWith('127.'),
+    );
 
   it('creates, scales through /scale and deletes with garbage collection', async () => {
     await c.custom.createNamespacedCustomObject({ ...LWS, namespace: 'default', body: sampleLws() });
-    const list = await waitFor(async () => {
-      const l = await pods();
-      return allRunningReady(l, 12) ? l : undefined;
-    }, 15_000, '12 ready pods');
+    const list = await waitFor(
+      async () => {
+        const l = await pods();
+        return allRunningReady(l, 12) ? l : undefined;
+      },
+      15_000,
+      '12 ready pods',
+    );
     expect(list.map((p) => p.metadata?.name)).toEqual(expectedNames(3));
     const ips = new Set(list.map((p) => p.status?.podIP));
     expect(ips.size).toBe(12);
@@ -92,7 +131,11 @@ describe('the same scenario through @kubernetes/client-node', () => {
     });
     await waitFor(async () => allRunningReady(await pods(), 16), 15_000, '16 ready pods');
     const status = await waitFor(async () => {
-      const obj = (await c.custom.getNamespacedCustomObjectScale({ ...LWS, namespace: 'default', name: NAME })) as {
+      const obj = (await c.custom.getNamespacedCustomObjectScale({
+        ...LWS,
+        namespace: 'default',
+        name: NAME,
+      })) as {
         status: { replicas: number; selector: string };
       };
       return obj.status.replicas === 4 ? obj.status : undefined;
@@ -102,7 +145,9 @@ describe('the same scenario through @kubernetes/client-node', () => {
     await c.custom.deleteNamespacedCustomObject({ ...LWS, namespace: 'default', name: NAME });
     expect(await pods()).toEqual([]);
     expect((await c.apps.listNamespacedStatefulSet({ namespace: 'default' })).items).toEqual([]);
-    const svcs = (await c.core.listNamespacedService({ namespace: 'default' })).items.map((s) => s.metadata?.name);
+    const svcs = (await c.core.listNamespacedService({ namespace: 'default' })).items.map(
+      (s) => s.metadata?.name,
+    );
     expect(svcs).toEqual(['kubernetes']);
   });
 });

@@ -21,7 +21,9 @@ describe('server-side apply', () => {
     expect(lws.spec.replicas).toBe(2);
     const entry = lws.metadata?.managedFields?.find((m) => m.manager === 'platform');
     expect(entry).toMatchObject({ operation: 'Apply', fieldsType: 'FieldsV1' });
-    expect(entry?.fieldsV1).toMatchObject({ 'f:spec': { 'f:replicas': {}, 'f:leaderWorkerTemplate': { 'f:size': {} } } });
+    expect(entry?.fieldsV1).toMatchObject({
+      'f:spec': { 'f:replicas': {}, 'f:leaderWorkerTemplate': { 'f:size': {} } },
+    });
   });
 
   it('conflicts with another applier on a differing value, naming field and manager', async () => {
@@ -43,7 +45,16 @@ describe('server-side apply', () => {
   it('shares ownership of equal values, and force takes ownership', async () => {
     const same = await apply(lwsManifest({ name: 'ssa', replicas: 2, size: 2 }), 'auditor');
     expect(same.metadata?.managedFields?.map((m) => m.manager).sort()).toEqual(['auditor', 'platform']);
-    const forced = await apply({ apiVersion: 'leaderworkerset.x-k8s.io/v1', kind: 'LeaderWorkerSet', metadata: { name: 'ssa', namespace: 'default' }, spec: { replicas: 3 } }, 'autoscaler', true);
+    const forced = await apply(
+      {
+        apiVersion: 'leaderworkerset.x-k8s.io/v1',
+        kind: 'LeaderWorkerSet',
+        metadata: { name: 'ssa', namespace: 'default' },
+        spec: { replicas: 3 },
+      },
+      'autoscaler',
+      true,
+    );
     expect(forced.spec.replicas).toBe(3);
     const platform = forced.metadata?.managedFields?.find((m) => m.manager === 'platform');
     expect(JSON.stringify(platform?.fieldsV1)).not.toContain('f:replicas');
@@ -52,10 +63,14 @@ describe('server-side apply', () => {
   });
 
   it('removes fields a manager stops applying (defaults come back)', async () => {
-    const base = lwsManifest({ name: 'ssa-rm', replicas: 1, size: 3 }) as { metadata: { labels?: Record<string, string> } };
+    const base = lwsManifest({ name: 'ssa-rm', replicas: 1, size: 3 }) as {
+      metadata: { labels?: Record<string, string> };
+    };
     base.metadata.labels = { team: 'a' };
     await apply(base, 'platform');
-    const without = lwsManifest({ name: 'ssa-rm', replicas: 1 }) as { spec: { leaderWorkerTemplate: { size?: number } } };
+    const without = lwsManifest({ name: 'ssa-rm', replicas: 1 }) as {
+      spec: { leaderWorkerTemplate: { size?: number } };
+    };
     delete without.spec.leaderWorkerTemplate.size;
     const after = await apply(without, 'platform');
     expect(after.metadata?.labels).toBeUndefined();
@@ -63,21 +78,29 @@ describe('server-side apply', () => {
   });
 
   it('requires a field manager and answers conflicts from Update managers too', async () => {
-    const noManager = await fetch(`${c.sim.url}/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/ssa`, {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/apply-patch+yaml' },
-      body: JSON.stringify(lwsManifest({ name: 'ssa' })),
-    });
+    const noManager = await fetch(
+      `${c.sim.url}/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/ssa`,
+      {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/apply-patch+yaml' },
+        body: JSON.stringify(lwsManifest({ name: 'ssa' })),
+      },
+    );
     expect(noManager.status).toBe(422);
     // kubectl scale-like write through /scale by another manager
-    await fetch(`${c.sim.url}/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/ssa/scale?fieldManager=kubectl-scale`, {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ spec: { replicas: 7 } }),
-    });
+    await fetch(
+      `${c.sim.url}/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/ssa/scale?fieldManager=kubectl-scale`,
+      {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/merge-patch+json' },
+        body: JSON.stringify({ spec: { replicas: 7 } }),
+      },
+    );
     const err = await expectApiError(apply(lwsManifest({ name: 'ssa', replicas: 3, size: 2 }), 'autoscaler'));
     expect(err.code).toBe(409);
-    expect(String(err.body.message)).toContain('conflict with "kubectl-scale" with subresource "scale" using leaderworkerset.x-k8s.io/v1');
+    expect(String(err.body.message)).toContain(
+      'conflict with "kubectl-scale" with subresource "scale" using leaderworkerset.x-k8s.io/v1',
+    );
   });
 
   it('rejects fields the CRD schema does not declare', async () => {

@@ -25,8 +25,16 @@ async function watch(path: string, query: Record<string, string | number | boole
   const controller = await new Watch(c.kc).watch(
     path,
     query,
-    (type, obj: { metadata?: { name?: string; resourceVersion?: string }; data?: Record<string, string> }) => {
-      seen.push({ type, name: obj.metadata?.name ?? '', rv: obj.metadata?.resourceVersion ?? '', data: obj.data });
+    (
+      type,
+      obj: { metadata?: { name?: string; resourceVersion?: string }; data?: Record<string, string> },
+    ) => {
+      seen.push({
+        type,
+        name: obj.metadata?.name ?? '',
+        rv: obj.metadata?.resourceVersion ?? '',
+        data: obj.data,
+      });
     },
     (err) => {
       done = true;
@@ -40,45 +48,91 @@ const PATH = '/api/v1/namespaces/default/configmaps';
 
 describe('watch', () => {
   it('streams ADDED / MODIFIED / DELETED filtered by label selector, DELETED when leaving it', async () => {
-    await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'pre', labels: { w: 'a' } }, data: {} } });
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'pre', labels: { w: 'a' } }, data: {} },
+    });
     const w = await watch(PATH, { labelSelector: 'w=a' });
     await waitFor(() => w.seen.length === 1);
     expect(w.seen[0]).toMatchObject({ type: 'ADDED', name: 'pre' });
-    await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'w1', labels: { w: 'a' } }, data: { k: '1' } } });
-    await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'other', labels: { w: 'b' } }, data: {} } });
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'w1', labels: { w: 'a' } }, data: { k: '1' } },
+    });
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'other', labels: { w: 'b' } }, data: {} },
+    });
     await c.core.replaceNamespacedConfigMap({
       namespace: 'default',
       name: 'w1',
       body: { metadata: { name: 'w1', labels: { w: 'a' } }, data: { k: '2' } },
     });
-    await c.core.replaceNamespacedConfigMap({ namespace: 'default', name: 'w1', body: { metadata: { name: 'w1', labels: { w: 'gone' } }, data: {} } });
+    await c.core.replaceNamespacedConfigMap({
+      namespace: 'default',
+      name: 'w1',
+      body: { metadata: { name: 'w1', labels: { w: 'gone' } }, data: {} },
+    });
     await c.core.deleteNamespacedConfigMap({ namespace: 'default', name: 'pre' });
     await waitFor(() => w.seen.length === 5, 5000, 'five events');
-    expect(w.seen.map((s) => `${s.type} ${s.name}`)).toEqual(['ADDED pre', 'ADDED w1', 'MODIFIED w1', 'DELETED w1', 'DELETED pre']);
+    expect(w.seen.map((s) => `${s.type} ${s.name}`)).toEqual([
+      'ADDED pre',
+      'ADDED w1',
+      'MODIFIED w1',
+      'DELETED w1',
+      'DELETED pre',
+    ]);
     w.controller.abort();
   });
 
   it('resumes from a resourceVersion without initial events', async () => {
-    const first = await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'r1', labels: { r: '1' } }, data: {} } });
-    await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'r2', labels: { r: '1' } }, data: {} } });
-    await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'r3', labels: { r: '1' } }, data: {} } });
-    const w = await watch(PATH, { labelSelector: 'r=1', resourceVersion: first.metadata?.resourceVersion ?? '' });
+    const first = await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'r1', labels: { r: '1' } }, data: {} },
+    });
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'r2', labels: { r: '1' } }, data: {} },
+    });
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'r3', labels: { r: '1' } }, data: {} },
+    });
+    const w = await watch(PATH, {
+      labelSelector: 'r=1',
+      resourceVersion: first.metadata?.resourceVersion ?? '',
+    });
     await waitFor(() => w.seen.length === 2);
     expect(w.seen.map((s) => s.name)).toEqual(['r2', 'r3']);
-    await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'r4', labels: { r: '1' } }, data: {} } });
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'r4', labels: { r: '1' } }, data: {} },
+    });
     await waitFor(() => w.seen.length === 3);
     expect(w.seen[2]).toMatchObject({ type: 'ADDED', name: 'r4' });
     w.controller.abort();
   });
 
   it('answers 410 Gone (Expired) for a resourceVersion older than the history', async () => {
-    const old = await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'old' }, data: {} } });
+    const old = await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'old' }, data: {} },
+    });
     for (let i = 0; i < 250; i++) {
-      await c.core.replaceNamespacedConfigMap({ namespace: 'default', name: 'old', body: { metadata: { name: 'old' }, data: { i: String(i) } } });
+      await c.core.replaceNamespacedConfigMap({
+        namespace: 'default',
+        name: 'old',
+        body: { metadata: { name: 'old' }, data: { i: String(i) } },
+      });
     }
     const res = await fetch(`${c.sim.url}${PATH}?watch=1&resourceVersion=${old.metadata?.resourceVersion}`);
     expect(res.status).toBe(410);
-    expect(await res.json()).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired', message: expect.stringContaining('too old resource version') });
+    expect(await res.json()).toMatchObject({
+      kind: 'Status',
+      code: 410,
+      reason: 'Expired',
+      message: expect.stringContaining('too old resource version'),
+    });
     const w = await watch(PATH, { resourceVersion: old.metadata?.resourceVersion ?? '' });
     await waitFor(() => w.done());
     expect(String((w.error() as Error)?.message ?? w.error())).toMatch(/410|Gone|Expired/);
@@ -92,8 +146,16 @@ describe('watch', () => {
   });
 
   it('serves the sendInitialEvents stream with the initial-events-end bookmark', async () => {
-    const res = await fetch(`${c.sim.url}${PATH}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=r%3D1&timeoutSeconds=1`);
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: { metadata: { annotations?: Record<string, string> } } });
+    const res = await fetch(
+      `${c.sim.url}${PATH}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=r%3D1&timeoutSeconds=1`,
+    );
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { type: string; object: { metadata: { annotations?: Record<string, string> } } },
+      );
     expect(lines.filter((l) => l.type === 'ADDED')).toHaveLength(4);
     const bm = lines.find((l) => l.type === 'BOOKMARK');
     expect(bm?.object.metadata.annotations).toEqual({ 'k8s.io/initial-events-end': 'true' });

@@ -46,7 +46,12 @@ export function nodeObject(i: number, s: NodeShape): KObject {
     labels['nvidia.com/gpu.count'] = String(s.gpusPerNode);
     labels['nvidia.com/gpu.present'] = 'true';
   }
-  const condition = (type: string, status: 'True' | 'False', reason: string, message: string): Record<string, unknown> => ({
+  const condition = (
+    type: string,
+    status: 'True' | 'False',
+    reason: string,
+    message: string,
+  ): Record<string, unknown> => ({
     type,
     status,
     reason,
@@ -63,7 +68,12 @@ export function nodeObject(i: number, s: NodeShape): KObject {
       capacity: resources,
       allocatable: resources,
       conditions: [
-        condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        condition(
+          'MemoryPressure',
+          'False',
+          'KubeletHasSufficientMemory',
+          'kubelet has sufficient memory available',
+        ),
         condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
         condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
         condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
@@ -92,7 +102,12 @@ export function nodeObject(i: number, s: NodeShape): KObject {
 export function bootstrap(api: ClusterApi, shape: NodeShape): void {
   const ns = api.def(RES.namespaces);
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-    api.create(ns, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { internal: true });
+    api.create(
+      ns,
+      undefined,
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+      { internal: true },
+    );
   }
   api.create(
     api.def(RES.services),
@@ -101,10 +116,14 @@ export function bootstrap(api: ClusterApi, shape: NodeShape): void {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+      spec: {
+        clusterIP: '10.96.0.1',
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+      },
     },
     { internal: true },
   );
   const nodes = api.def(RES.nodes);
-  for (let i = 0; i < shape.count; i++) api.create(nodes, undefined, nodeObject(i, shape), { internal: true });
+  for (let i = 0; i < shape.count; i++)
+    api.create(nodes, undefined, nodeObject(i, shape), { internal: true });
 }

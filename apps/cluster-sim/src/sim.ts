@@ -80,7 +80,8 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
   const api = new ClusterApi(store, registry);
   const hub = new WatchHub(store);
   const recorder = new EventRecorder(api, options.maxEventsPerNamespace ?? 2000);
-  const onError = (name: string) => (key: string, err: unknown) => log(`${name} ${key}: ${(err as Error)?.stack ?? String(err)}`);
+  const onError = (name: string) => (key: string, err: unknown) =>
+    log(`${name} ${key}: ${(err as Error)?.stack ?? String(err)}`);
   const sts = new StatefulSetController(api, recorder, onError('statefulset'));
   const lws = new LeaderWorkerSetController(api, recorder, onError('leaderworkerset'));
   const scheduler = new Scheduler(api, recorder, onError('scheduler'));
@@ -120,7 +121,9 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
   bootstrap(api, shape);
 
   const summary = (): unknown => ({
-    nodes: store.list(RES.nodes).map((n) => ({ name: n.metadata.name, down: kubelet.isNodeDown(n.metadata.name as string) })),
+    nodes: store
+      .list(RES.nodes)
+      .map((n) => ({ name: n.metadata.name, down: kubelet.isNodeDown(n.metadata.name as string) })),
     pods: store.count(RES.pods),
     leaderWorkerSets: store.count(RES.leaderworkersets),
     engines: kubelet.engines().length,

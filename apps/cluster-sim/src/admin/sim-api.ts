@@ -28,8 +28,20 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
 }
 
-const FAULT_KEYS: (keyof EngineFaults)[] = ['slowFactor', 'errorRate', 'errorStatus', 'cutStreamsAfterChunks', 'unhealthy'];
-export const NO_FAULTS: EngineFaults = { slowFactor: 1, errorRate: 0, errorStatus: 500, cutStreamsAfterChunks: null, unhealthy: false };
+const FAULT_KEYS: (keyof EngineFaults)[] = [
+  'slowFactor',
+  'errorRate',
+  'errorStatus',
+  'cutStreamsAfterChunks',
+  'unhealthy',
+];
+export const NO_FAULTS: EngineFaults = {
+  slowFactor: 1,
+  errorRate: 0,
+  errorStatus: 500,
+  cutStreamsAfterChunks: null,
+  unhealthy: false,
+};
 
 export function adminHandler(d: AdminDeps) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -37,7 +49,8 @@ export function adminHandler(d: AdminDeps) {
     const method = req.method ?? 'GET';
     const route = `${method} ${seg.slice(1, 2).join('/')}`;
     if (method === 'GET' && seg.length === 1) return sendJson(res, 200, d.summary());
-    if (route === 'GET engines' && seg.length === 2) return sendJson(res, 200, { items: d.kubelet.engines() });
+    if (route === 'GET engines' && seg.length === 2)
+      return sendJson(res, 200, { items: d.kubelet.engines() });
     if (route === 'POST pods' && seg.length === 5) {
       const [, , ns, name, action] = seg;
       const body = await jsonBody(req);
@@ -50,7 +63,11 @@ export function adminHandler(d: AdminDeps) {
           typeof body.message === 'string' ? body.message : 'Container failed (fault injected)',
         );
       } else if (action === 'restart') {
-        ok = d.kubelet.restartContainer(ns, name, typeof body.container === 'string' ? body.container : undefined);
+        ok = d.kubelet.restartContainer(
+          ns,
+          name,
+          typeof body.container === 'string' ? body.container : undefined,
+        );
       } else throw notFound(`action ${action}`);
       if (!ok) throw notFound(`running pod ${ns}/${name}`);
       return sendJson(res, 200, { ok: true });

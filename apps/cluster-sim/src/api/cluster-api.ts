@@ -10,7 +10,12 @@ import { nowRfc3339 } from '../util/duration';
 import { randomSuffix } from '../util/hash';
 import { deepEqual, getPath, isObject } from '../util/json';
 import { matchesFields, type FieldRequirement } from '../selectors/field-selector';
-import { formatRequirements, fromLabelSelector, matchesLabels, type Requirement } from '../selectors/label-selector';
+import {
+  formatRequirements,
+  fromLabelSelector,
+  matchesLabels,
+  type Requirement,
+} from '../selectors/label-selector';
 import type { LabelSelector } from '../types/workloads';
 import {
   alreadyExists,
@@ -106,17 +111,24 @@ export class ClusterApi {
   private checkTypeMeta(def: ResourceDef, body: KObject): void {
     const apiVersion = apiVersionOf(def);
     if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
-      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`);
+      throw badRequest(
+        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`,
+      );
     }
     if (body.kind !== undefined && body.kind !== def.kind) {
-      throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
+      throw badRequest(
+        `the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`,
+      );
     }
   }
 
   private ensureNamespace(def: ResourceDef, namespace: string): void {
     if (!def.namespaced) return;
     if (!this.store.get('namespaces', '', namespace)) {
-      throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, {
+        name: namespace,
+        kind: 'namespaces',
+      });
     }
   }
 
@@ -155,7 +167,9 @@ export class ClusterApi {
     if (def.namespaced) {
       const ns = namespace ?? meta.namespace ?? 'default';
       if (meta.namespace && meta.namespace !== ns) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       meta.namespace = ns;
       this.ensureNamespace(def, ns);
@@ -165,7 +179,9 @@ export class ClusterApi {
       while (this.tryGet(def, meta.namespace, meta.name));
     }
     if (!meta.name) {
-      throw invalid(def.kind, def.group, '', [fieldErr.required('metadata.name', 'name or generateName is required')]);
+      throw invalid(def.kind, def.group, '', [
+        fieldErr.required('metadata.name', 'name or generateName is required'),
+      ]);
     }
     delete meta.uid;
     delete meta.resourceVersion;
@@ -188,7 +204,8 @@ export class ClusterApi {
         hasStatusSubresource: def.statusSubresource,
       });
     }
-    if (this.tryGet(def, metadata.namespace, metadata.name as string)) throw alreadyExists(def, metadata.name as string);
+    if (this.tryGet(def, metadata.namespace, metadata.name as string))
+      throw alreadyExists(def, metadata.name as string);
     if (opts.dryRun) return obj;
     return this.store.put(def.id, obj);
   }
@@ -196,7 +213,13 @@ export class ClusterApi {
   // ---------------------------------------------------------------- update
 
   /** Replaces an object (PUT). With subresource "status", only status is taken from the body. */
-  update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): KObject {
+  update(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions = {},
+  ): KObject {
     if (!isObject(body)) throw badRequest('the body of the request must be an object');
     const old = this.get(def, namespace, name);
     const incoming = body as KObject;
@@ -206,13 +229,20 @@ export class ClusterApi {
       throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
     }
     if (def.namespaced && meta.namespace !== undefined && meta.namespace !== old.metadata.namespace) {
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     this.checkResourceVersion(def, old, meta.resourceVersion, !opts.internal && def.crd);
     return this.commitUpdate(def, old, this.replaceContent(def, old, incoming, opts.subresource), opts);
   }
 
-  private checkResourceVersion(def: ResourceDef, old: KObject, rv: string | undefined, required: boolean): void {
+  private checkResourceVersion(
+    def: ResourceDef,
+    old: KObject,
+    rv: string | undefined,
+    required: boolean,
+  ): void {
     if (rv) {
       if (rv !== old.metadata.resourceVersion) throw staleConflict(def, old.metadata.name as string);
     } else if (required) {
@@ -296,13 +326,29 @@ export class ClusterApi {
 
   // ---------------------------------------------------------------- server-side apply
 
-  apply(def: ResourceDef, namespace: string | undefined, name: string, body: string, opts: WriteOptions = {}): KObject {
+  apply(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    body: string,
+    opts: WriteOptions = {},
+  ): KObject {
     if (!opts.fieldManager) {
       throw new ApiError(
         422,
         'Invalid',
         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
-        { group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }] },
+        {
+          group: 'meta.k8s.io',
+          kind: 'PatchOptions',
+          causes: [
+            {
+              reason: 'FieldValueRequired',
+              message: 'Required value: is required for apply patch',
+              field: 'fieldManager',
+            },
+          ],
+        },
       );
     }
     let parsed: unknown;
@@ -323,12 +369,20 @@ export class ClusterApi {
     meta.name = name;
     if (def.namespaced) {
       if (meta.namespace !== undefined && meta.namespace !== namespace) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       meta.namespace = namespace;
     }
     let config: KObject = { ...applied, metadata: meta };
-    if (opts.subresource === 'status') config = { apiVersion: applied.apiVersion, kind: applied.kind, metadata: { name }, status: applied.status };
+    if (opts.subresource === 'status')
+      config = {
+        apiVersion: applied.apiVersion,
+        kind: applied.kind,
+        metadata: { name },
+        status: applied.status,
+      };
     else if (def.statusSubresource) delete config.status;
     if (def.unknownFields) {
       const unknown = def.unknownFields(config);
@@ -368,7 +422,13 @@ export class ClusterApi {
     return toScale(def, obj);
   }
 
-  updateScale(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): KObject {
+  updateScale(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions = {},
+  ): KObject {
     if (!def.scale) throw notFound(def, name);
     const obj = this.get(def, namespace, name);
     if (!isObject(body)) throw badRequest('the body of the request must be an object');
@@ -376,8 +436,13 @@ export class ClusterApi {
     const rv = isObject(scale.metadata) ? scale.metadata.resourceVersion : undefined;
     if (rv && rv !== obj.metadata.resourceVersion) throw staleConflict(def, name);
     const replicas = getPath(scale, 'spec.replicas');
-    if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
-      throw invalid('Scale', 'autoscaling', name, [fieldErr.invalid('spec.replicas', replicas, 'must be greater than or equal to 0')]);
+    if (
+      replicas !== undefined &&
+      (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+    ) {
+      throw invalid('Scale', 'autoscaling', name, [
+        fieldErr.invalid('spec.replicas', replicas, 'must be greater than or equal to 0'),
+      ]);
     }
     const next = setPath(obj, def.scale.specReplicasPath, replicas ?? 0) as KObject;
     const stored = this.commitUpdate(def, obj, next, { ...opts, subresource: 'scale' });
@@ -394,7 +459,8 @@ export class ClusterApi {
   ): KObject {
     const type = contentType.split(';')[0].trim().toLowerCase();
     const accepted = [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic];
-    if (!accepted.includes(type as (typeof accepted)[number])) throw unsupportedMediaType(contentType, accepted);
+    if (!accepted.includes(type as (typeof accepted)[number]))
+      throw unsupportedMediaType(contentType, accepted);
     const scale = this.getScale(def, namespace, name);
     const patched = applyPatchBody(type, scale, body, name);
     return this.updateScale(def, namespace, name, patched, opts);
@@ -406,10 +472,15 @@ export class ClusterApi {
     const obj = this.get(def, namespace, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== obj.metadata.uid) {
-      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`, {
-        name,
-        kind: def.plural,
-      });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+        {
+          name,
+          kind: def.plural,
+        },
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
       throw new ApiError(
@@ -420,7 +491,12 @@ export class ClusterApi {
       );
     }
     if (def.id === 'namespaces' && SYSTEM_NAMESPACES.has(name)) {
-      throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+        { name, kind: 'namespaces' },
+      );
     }
     if (opts.dryRun) return obj;
     const gone = this.store.remove(def.id, obj.metadata.namespace ?? '', name) as KObject;
@@ -450,7 +526,11 @@ export class ClusterApi {
     }
   }
 
-  deleteCollection(def: ResourceDef, namespace: string | undefined, opts: ListOptions & DeleteOptions = {}): KObject[] {
+  deleteCollection(
+    def: ResourceDef,
+    namespace: string | undefined,
+    opts: ListOptions & DeleteOptions = {},
+  ): KObject[] {
     const out: KObject[] = [];
     for (const obj of this.list(def, namespace, opts)) {
       if (!this.tryGet(def, obj.metadata.namespace, obj.metadata.name as string)) continue;
@@ -474,10 +554,15 @@ function applyPatchBody(type: string, current: KObject, body: string, name: stri
       return applyJsonPatch(current, patch);
     } catch (e) {
       if (e instanceof JsonPatchError) {
-        throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${e.message}`, {
-          name,
-          causes: [{ reason: 'FieldValueInvalid', message: e.message, field: 'patch' }],
-        });
+        throw new ApiError(
+          422,
+          'Invalid',
+          `the server rejected our request due to an error in our request: ${e.message}`,
+          {
+            name,
+            causes: [{ reason: 'FieldValueInvalid', message: e.message, field: 'patch' }],
+          },
+        );
       }
       throw e;
     }
@@ -523,7 +608,9 @@ function setPath(obj: unknown, dotted: string, value: unknown): unknown {
 function toScale(def: ResourceDef, obj: KObject): KObject {
   const s = def.scale;
   if (!s) throw notFound(def, obj.metadata.name as string);
-  const status: Record<string, unknown> = { replicas: getPath(obj, s.statusReplicasPath.replace(/^\./, '')) ?? 0 };
+  const status: Record<string, unknown> = {
+    replicas: getPath(obj, s.statusReplicasPath.replace(/^\./, '')) ?? 0,
+  };
   if (s.labelSelectorPath) {
     const sel = getPath(obj, s.labelSelectorPath.replace(/^\./, ''));
     if (typeof sel === 'string') status.selector = sel;

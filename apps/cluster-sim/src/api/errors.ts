@@ -78,7 +78,11 @@ function qualified(r: QualifiedResource): string {
 }
 
 export function notFound(r: QualifiedResource, name: string): ApiError {
-  return new ApiError(404, 'NotFound', `${qualified(r)} "${name}" not found`, { name, group: r.group || undefined, kind: r.plural });
+  return new ApiError(404, 'NotFound', `${qualified(r)} "${name}" not found`, {
+    name,
+    group: r.group || undefined,
+    kind: r.plural,
+  });
 }
 
 export function alreadyExists(r: QualifiedResource, name: string): ApiError {
@@ -98,14 +102,20 @@ export function conflict(r: QualifiedResource, name: string, why: string): ApiEr
 }
 
 export function staleConflict(r: QualifiedResource, name: string): ApiError {
-  return conflict(r, name, 'the object has been modified; please apply your changes to the latest version and try again');
+  return conflict(
+    r,
+    name,
+    'the object has been modified; please apply your changes to the latest version and try again',
+  );
 }
 
 export function badRequest(message: string, causes?: StatusCause[]): ApiError {
   return new ApiError(400, 'BadRequest', message, causes ? { causes } : undefined);
 }
 
-export function methodNotAllowed(message = 'the server does not allow this method on the requested resource'): ApiError {
+export function methodNotAllowed(
+  message = 'the server does not allow this method on the requested resource',
+): ApiError {
   return new ApiError(405, 'MethodNotAllowed', message, {});
 }
 
@@ -189,7 +199,11 @@ export const fieldErr = {
     field,
     body: `Duplicate value: ${goValue(value)}`,
   }),
-  forbidden: (field: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field, body: `Forbidden: ${detail}` }),
+  forbidden: (field: string, detail: string): FieldError => ({
+    type: 'FieldValueForbidden',
+    field,
+    body: `Forbidden: ${detail}`,
+  }),
   tooLong: (field: string, max: number): FieldError => ({
     type: 'FieldValueTooLong',
     field,

@@ -7,12 +7,14 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const QUALIFIED_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
 export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label' | 'any';
 
 export function validateName(name: string, rule: NameRule): FieldError[] {
-  if (rule === 'any') return name.includes('/') ? [fieldErr.invalid('metadata.name', name, 'may not contain \'/\'')] : [];
+  if (rule === 'any')
+    return name.includes('/') ? [fieldErr.invalid('metadata.name', name, "may not contain '/'")] : [];
   if (rule === 'dns1123-subdomain' && (!DNS1123_SUBDOMAIN.test(name) || name.length > 253)) {
     return [
       fieldErr.invalid(
@@ -45,11 +47,18 @@ export function validateName(name: string, rule: NameRule): FieldError[] {
 
 export function validateLabels(labels: unknown, path: string): FieldError[] {
   if (labels === undefined || labels === null) return [];
-  if (typeof labels !== 'object' || Array.isArray(labels)) return [fieldErr.invalid(path, labels, 'must be a map of strings')];
+  if (typeof labels !== 'object' || Array.isArray(labels))
+    return [fieldErr.invalid(path, labels, 'must be a map of strings')];
   const errors: FieldError[] = [];
   for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
     if (!QUALIFIED_NAME.test(k) || k.length > 317) {
-      errors.push(fieldErr.invalid(path, k, 'name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character'));
+      errors.push(
+        fieldErr.invalid(
+          path,
+          k,
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        ),
+      );
     }
     if (typeof v !== 'string' || !LABEL_VALUE.test(v) || v.length > 63) {
       errors.push(
@@ -71,7 +80,8 @@ export function validateAnnotations(annotations: unknown): FieldError[] {
   }
   const errors: FieldError[] = [];
   for (const [k, v] of Object.entries(annotations as Record<string, unknown>)) {
-    if (typeof v !== 'string') errors.push(fieldErr.invalid(`metadata.annotations[${k}]`, v, 'must be a string'));
+    if (typeof v !== 'string')
+      errors.push(fieldErr.invalid(`metadata.annotations[${k}]`, v, 'must be a string'));
   }
   return errors;
 }

@@ -11,7 +11,13 @@ export interface TableColumn {
   priority: number;
 }
 
-export const col = (name: string, type = 'string', priority = 0, format = '', description = ''): TableColumn => ({
+export const col = (
+  name: string,
+  type = 'string',
+  priority = 0,
+  format = '',
+  description = '',
+): TableColumn => ({
   name,
   type,
   format,
@@ -20,7 +26,13 @@ export const col = (name: string, type = 'string', priority = 0, format = '', de
 });
 
 export const NAME_COLUMN = col('Name', 'string', 0, 'name', 'Name must be unique within a namespace.');
-export const AGE_COLUMN = col('Age', 'string', 0, '', 'CreationTimestamp is a timestamp representing the server time when this object was created.');
+export const AGE_COLUMN = col(
+  'Age',
+  'string',
+  0,
+  '',
+  'CreationTimestamp is a timestamp representing the server time when this object was created.',
+);
 
 export function age(obj: KObject, now: number): string {
   const ts = obj.metadata.creationTimestamp;

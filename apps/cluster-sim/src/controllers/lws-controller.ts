@@ -39,7 +39,14 @@ import type { EventRecorder } from './recorder';
 const SOURCE = { component: 'lws' };
 
 function controllerRef(owner: KObject, apiVersion: string, kind: string): OwnerReference {
-  return { apiVersion, kind, name: owner.metadata.name as string, uid: owner.metadata.uid as string, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name as string,
+    uid: owner.metadata.uid as string,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export class LeaderWorkerSetController {
@@ -48,7 +55,10 @@ export class LeaderWorkerSetController {
   /** Templates by revision, per LWS uid (what upstream keeps in ControllerRevisions). */
   private readonly revisions = new Map<string, Map<string, LeaderWorkerSetSpec>>();
   /** Worker pods deleted while their group was alive: key -> leader pod name and revision. */
-  private readonly deletedWorkers = new Map<string, { lws: string; leader: string; revision?: string; stsUid?: string }>();
+  private readonly deletedWorkers = new Map<
+    string,
+    { lws: string; leader: string; revision?: string; stsUid?: string }
+  >();
 
   constructor(
     private readonly api: ClusterApi,
@@ -80,7 +90,8 @@ export class LeaderWorkerSetController {
         const owner = pod.metadata.ownerReferences?.find((r) => r.controller);
         this.deletedWorkers.set(`${ns}/${o.metadata.name}`, {
           lws: lwsName,
-          leader: pod.metadata.annotations?.[ANN_LEADER_NAME] ?? parentAndOrdinal(o.metadata.name as string)[0],
+          leader:
+            pod.metadata.annotations?.[ANN_LEADER_NAME] ?? parentAndOrdinal(o.metadata.name as string)[0],
           revision: pod.metadata.labels?.[LABEL_REVISION],
           stsUid: owner?.uid,
         });
@@ -103,7 +114,8 @@ export class LeaderWorkerSetController {
 
   reconcileLws(key: string): void {
     const [namespace, name] = splitKey(key);
-    const lws = this.api.tryGet(this.api.def(RES.leaderworkersets), namespace, name) as LeaderWorkerSet | undefined;
+    const lws = this.api.tryGet(this.api.def(RES.leaderworkersets), namespace, name) as
+      LeaderWorkerSet | undefined;
     if (!lws) return;
     const revision = templateRevision(lws);
     this.rememberRevision(lws, revision);
@@ -111,9 +123,21 @@ export class LeaderWorkerSetController {
     const leaderSts = this.api.tryGet(stsDef, namespace, name) as StatefulSet | undefined;
     const lwsUpdated = leaderSts !== undefined && leaderSts.metadata.labels?.[LABEL_REVISION] !== revision;
     if (!leaderSts) {
-      this.recorder.record(lws, 'Normal', 'CreatingRevision', `Creating revision with key ${revision} for a newly created LeaderWorkerSet`, SOURCE);
+      this.recorder.record(
+        lws,
+        'Normal',
+        'CreatingRevision',
+        `Creating revision with key ${revision} for a newly created LeaderWorkerSet`,
+        SOURCE,
+      );
     } else if (lwsUpdated) {
-      this.recorder.record(lws, 'Normal', 'CreatingRevision', `Creating revision with key ${revision} for updated LWS`, SOURCE);
+      this.recorder.record(
+        lws,
+        'Normal',
+        'CreatingRevision',
+        `Creating revision with key ${revision} for updated LWS`,
+        SOURCE,
+      );
     }
     const cfg = lws.spec.rolloutStrategy?.rollingUpdateConfiguration ?? {};
     const lwsReplicas = lws.spec.replicas ?? 1;
@@ -133,7 +157,13 @@ export class LeaderWorkerSetController {
       states: () => this.replicaStates(lws, leaderSts?.spec.replicas ?? 0, revision),
     });
     if (rolling.releasingSurgeTo !== undefined) {
-      this.recorder.record(lws, 'Normal', 'GroupsProgressing', `deleting surge replica ${name}-${rolling.releasingSurgeTo}`, SOURCE);
+      this.recorder.record(
+        lws,
+        'Normal',
+        'GroupsProgressing',
+        `deleting surge replica ${name}-${rolling.releasingSurgeTo}`,
+        SOURCE,
+      );
     }
     const desired = this.leaderStatefulSet(lws, revision, rolling.partition, rolling.replicas);
     if (!leaderSts) {
@@ -153,28 +183,49 @@ export class LeaderWorkerSetController {
       };
       this.api.update(stsDef, namespace, name, next, { internal: true });
       if (!lwsUpdated && rolling.partition !== oldPartition) {
-        this.recorder.record(lws, 'Normal', 'GroupsUpdating', `Updating replicas ${oldPartition} to ${rolling.partition}`, SOURCE);
+        this.recorder.record(
+          lws,
+          'Normal',
+          'GroupsUpdating',
+          `Updating replicas ${oldPartition} to ${rolling.partition}`,
+          SOURCE,
+        );
       }
     }
     if ((lws.spec.networkConfig?.subdomainPolicy ?? 'Shared') === 'Shared') {
-      this.ensureHeadlessService(lws, name, { [LABEL_NAME]: name }, controllerRef(lws, LWS_API_VERSION, LWS_KIND));
+      this.ensureHeadlessService(
+        lws,
+        name,
+        { [LABEL_NAME]: name },
+        controllerRef(lws, LWS_API_VERSION, LWS_KIND),
+      );
     }
     this.updateStatus(lws, revision);
   }
 
-  private leaderStatefulSet(lws: LeaderWorkerSet, revision: string, partition: number, replicas: number): StatefulSet {
+  private leaderStatefulSet(
+    lws: LeaderWorkerSet,
+    revision: string,
+    partition: number,
+    replicas: number,
+  ): StatefulSet {
     const name = lws.metadata.name as string;
     const lwt = lws.spec.leaderWorkerTemplate;
     const template: PodTemplateSpec = lwt.leaderTemplate ?? lwt.workerTemplate;
-    const annotations: Record<string, string> = { ...(template.metadata?.annotations ?? {}), [ANN_SIZE]: String(lwt.size ?? 1) };
+    const annotations: Record<string, string> = {
+      ...(template.metadata?.annotations ?? {}),
+      [ANN_SIZE]: String(lwt.size ?? 1),
+    };
     const lwsAnn = lws.metadata.annotations ?? {};
     if (lwsAnn[ANN_EXCLUSIVE_TOPOLOGY]) annotations[ANN_EXCLUSIVE_TOPOLOGY] = lwsAnn[ANN_EXCLUSIVE_TOPOLOGY];
     if (lwt.subGroupPolicy?.subGroupSize !== undefined) {
       annotations[ANN_SUBGROUP_POLICY_TYPE] = lwt.subGroupPolicy.subGroupPolicyType ?? 'LeaderWorker';
       annotations[ANN_SUBGROUP_SIZE] = String(lwt.subGroupPolicy.subGroupSize);
-      if (lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY]) annotations[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY] = lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY];
+      if (lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY])
+        annotations[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY] = lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY];
     }
-    if (lws.spec.networkConfig?.subdomainPolicy === 'UniquePerReplica') annotations[ANN_SUBDOMAIN_POLICY] = 'UniquePerReplica';
+    if (lws.spec.networkConfig?.subdomainPolicy === 'UniquePerReplica')
+      annotations[ANN_SUBDOMAIN_POLICY] = 'UniquePerReplica';
     return {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
@@ -191,21 +242,34 @@ export class LeaderWorkerSetController {
         podManagementPolicy: 'Parallel',
         template: {
           metadata: {
-            labels: { ...(template.metadata?.labels ?? {}), [LABEL_WORKER_INDEX]: '0', [LABEL_NAME]: name, [LABEL_REVISION]: revision },
+            labels: {
+              ...(template.metadata?.labels ?? {}),
+              [LABEL_WORKER_INDEX]: '0',
+              [LABEL_NAME]: name,
+              [LABEL_REVISION]: revision,
+            },
             annotations,
           },
           spec: template.spec,
         },
         updateStrategy: {
           type: 'RollingUpdate',
-          rollingUpdate: { maxUnavailable: lws.spec.rolloutStrategy?.rollingUpdateConfiguration?.maxUnavailable ?? 1, partition },
+          rollingUpdate: {
+            maxUnavailable: lws.spec.rolloutStrategy?.rollingUpdateConfiguration?.maxUnavailable ?? 1,
+            partition,
+          },
         },
         selector: { matchLabels: { [LABEL_NAME]: name, [LABEL_WORKER_INDEX]: '0' } },
       },
     };
   }
 
-  private ensureHeadlessService(lws: LeaderWorkerSet, name: string, selector: Record<string, string>, owner: OwnerReference): void {
+  private ensureHeadlessService(
+    lws: LeaderWorkerSet,
+    name: string,
+    selector: Record<string, string>,
+    owner: OwnerReference,
+  ): void {
     const def = this.api.def(RES.services);
     if (this.api.tryGet(def, lws.metadata.namespace, name)) return;
     this.api.create(
@@ -222,7 +286,11 @@ export class LeaderWorkerSetController {
   }
 
   private leaderPods(lws: LeaderWorkerSet): Pod[] {
-    const sts = this.api.store.get(RES.statefulsets, lws.metadata.namespace ?? '', lws.metadata.name as string);
+    const sts = this.api.store.get(
+      RES.statefulsets,
+      lws.metadata.namespace ?? '',
+      lws.metadata.name as string,
+    );
     if (!sts) return [];
     const out: Pod[] = [];
     for (const ref of this.api.store.dependents(sts.metadata.uid as string)) {
@@ -234,7 +302,8 @@ export class LeaderWorkerSetController {
   }
 
   private workerSts(lws: LeaderWorkerSet, leaderName: string): StatefulSet | undefined {
-    return this.api.store.get(RES.statefulsets, lws.metadata.namespace ?? '', leaderName) as StatefulSet | undefined;
+    return this.api.store.get(RES.statefulsets, lws.metadata.namespace ?? '', leaderName) as
+      StatefulSet | undefined;
   }
 
   private replicaStates(lws: LeaderWorkerSet, stsReplicas: number, revision: string): ReplicaState[] {
@@ -242,7 +311,8 @@ export class LeaderWorkerSetController {
     const name = lws.metadata.name as string;
     const states: ReplicaState[] = [];
     for (let i = 0; i < stsReplicas; i++) {
-      const leader = this.api.store.get(RES.pods, lws.metadata.namespace ?? '', `${name}-${i}`) as Pod | undefined;
+      const leader = this.api.store.get(RES.pods, lws.metadata.namespace ?? '', `${name}-${i}`) as
+        Pod | undefined;
       const workers = size > 1 ? this.workerSts(lws, `${name}-${i}`) : undefined;
       if (!leader || (size > 1 && !workers)) {
         states.push({ ready: false, updated: false });
@@ -264,16 +334,23 @@ export class LeaderWorkerSetController {
 
   private updateStatus(lws: LeaderWorkerSet, revision: string): void {
     const size = lws.spec.leaderWorkerTemplate.size ?? 1;
-    const leaderSts = this.api.store.get(RES.statefulsets, lws.metadata.namespace ?? '', lws.metadata.name as string) as
-      | StatefulSet
-      | undefined;
+    const leaderSts = this.api.store.get(
+      RES.statefulsets,
+      lws.metadata.namespace ?? '',
+      lws.metadata.name as string,
+    ) as StatefulSet | undefined;
     const groups: GroupObservation[] = this.leaderPods(lws).map((pod) => {
       const workers = size > 1 ? this.workerSts(lws, pod.metadata.name as string) : undefined;
       const missingWorkers = size > 1 && !workers;
       return {
-        index: Number(pod.metadata.labels?.[LABEL_GROUP_INDEX] ?? parentAndOrdinal(pod.metadata.name as string)[1]),
-        ready: podRunningAndReady(pod) && (size === 1 || (workers !== undefined && statefulSetReady(workers))),
-        updated: pod.metadata.labels?.[LABEL_REVISION] === revision && (size === 1 || workers?.metadata.labels?.[LABEL_REVISION] === revision),
+        index: Number(
+          pod.metadata.labels?.[LABEL_GROUP_INDEX] ?? parentAndOrdinal(pod.metadata.name as string)[1],
+        ),
+        ready:
+          podRunningAndReady(pod) && (size === 1 || (workers !== undefined && statefulSetReady(workers))),
+        updated:
+          pod.metadata.labels?.[LABEL_REVISION] === revision &&
+          (size === 1 || workers?.metadata.labels?.[LABEL_REVISION] === revision),
         missingWorkers,
       };
     });
@@ -292,11 +369,18 @@ export class LeaderWorkerSetController {
       hpaPodSelector: hpaPodSelector(lws.metadata.name as string),
     };
     if (deepEqual(lws.status, status)) return;
-    this.api.update(this.api.def(RES.leaderworkersets), lws.metadata.namespace, lws.metadata.name as string, { ...lws, status }, {
-      internal: true,
-      subresource: 'status',
-    });
-    if (computed.event) this.recorder.record(lws, 'Normal', computed.event.reason, computed.event.message, SOURCE);
+    this.api.update(
+      this.api.def(RES.leaderworkersets),
+      lws.metadata.namespace,
+      lws.metadata.name as string,
+      { ...lws, status },
+      {
+        internal: true,
+        subresource: 'status',
+      },
+    );
+    if (computed.event)
+      this.recorder.record(lws, 'Normal', computed.event.reason, computed.event.message, SOURCE);
   }
 
   // ------------------------------------------------------------------ pod reconciler
@@ -313,7 +397,8 @@ export class LeaderWorkerSetController {
     }
     const lwsName = pod.metadata.labels?.[LABEL_NAME];
     if (!lwsName) return;
-    const lws = this.api.tryGet(this.api.def(RES.leaderworkersets), namespace, lwsName) as LeaderWorkerSet | undefined;
+    const lws = this.api.tryGet(this.api.def(RES.leaderworkersets), namespace, lwsName) as
+      LeaderWorkerSet | undefined;
     if (!lws) return;
     if (this.handleRestartPolicy(lws, pod)) return;
     if (!isLeaderPod(pod)) return;
@@ -341,9 +426,21 @@ export class LeaderWorkerSetController {
     }
     try {
       this.api.create(stsDef, namespace, this.workerStatefulSet(lws, pod, nodeSelector), { internal: true });
-      this.recorder.record(lws, 'Normal', 'GroupsProgressing', `Created worker statefulset for leader pod ${name}`, SOURCE);
+      this.recorder.record(
+        lws,
+        'Normal',
+        'GroupsProgressing',
+        `Created worker statefulset for leader pod ${name}`,
+        SOURCE,
+      );
     } catch (err) {
-      this.recorder.record(lws, 'Warning', 'FailedCreate', `Failed to create worker statefulset for leader pod ${name}`, SOURCE);
+      this.recorder.record(
+        lws,
+        'Warning',
+        'FailedCreate',
+        `Failed to create worker statefulset for leader pod ${name}`,
+        SOURCE,
+      );
       throw err;
     }
   }
@@ -352,7 +449,11 @@ export class LeaderWorkerSetController {
     return (revision && this.revisions.get(lws.metadata.uid as string)?.get(revision)) || lws.spec;
   }
 
-  private workerStatefulSet(lws: LeaderWorkerSet, leader: Pod, nodeSelector?: Record<string, string>): StatefulSet {
+  private workerStatefulSet(
+    lws: LeaderWorkerSet,
+    leader: Pod,
+    nodeSelector?: Record<string, string>,
+  ): StatefulSet {
     const lwsName = lws.metadata.name as string;
     const leaderName = leader.metadata.name as string;
     const revision = leader.metadata.labels?.[LABEL_REVISION] ?? '';
@@ -374,9 +475,12 @@ export class LeaderWorkerSetController {
     if (lwsAnn[ANN_EXCLUSIVE_TOPOLOGY]) annotations[ANN_EXCLUSIVE_TOPOLOGY] = lwsAnn[ANN_EXCLUSIVE_TOPOLOGY];
     if (lwt.subGroupPolicy?.subGroupSize !== undefined) {
       annotations[ANN_SUBGROUP_SIZE] = String(lwt.subGroupPolicy.subGroupSize);
-      if (lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY]) annotations[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY] = lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY];
+      if (lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY])
+        annotations[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY] = lwsAnn[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY];
     }
-    const podSpec = nodeSelector ? { ...template.spec, nodeSelector: { ...(template.spec.nodeSelector ?? {}), ...nodeSelector } } : template.spec;
+    const podSpec = nodeSelector
+      ? { ...template.spec, nodeSelector: { ...(template.spec.nodeSelector ?? {}), ...nodeSelector } }
+      : template.spec;
     return {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
@@ -391,7 +495,10 @@ export class LeaderWorkerSetController {
         replicas: (lwt.size ?? 1) - 1,
         podManagementPolicy: 'Parallel',
         ordinals: { start: 1 },
-        template: { metadata: { labels: { ...(template.metadata?.labels ?? {}), ...labels }, annotations }, spec: podSpec },
+        template: {
+          metadata: { labels: { ...(template.metadata?.labels ?? {}), ...labels }, annotations },
+          spec: podSpec,
+        },
         selector: { matchLabels: selector },
       },
     };
@@ -403,7 +510,8 @@ export class LeaderWorkerSetController {
     if (!containerRestarted(pod) && pod.status?.phase !== 'Failed') return false;
     let leader: Pod | undefined = pod;
     if (!isLeaderPod(pod)) {
-      const leaderName = pod.metadata.annotations?.[ANN_LEADER_NAME] ?? parentAndOrdinal(pod.metadata.name as string)[0];
+      const leaderName =
+        pod.metadata.annotations?.[ANN_LEADER_NAME] ?? parentAndOrdinal(pod.metadata.name as string)[0];
       leader = this.api.store.get(RES.pods, pod.metadata.namespace ?? '', leaderName) as Pod | undefined;
       if (!leader) return false;
       if (leader.metadata.labels?.[LABEL_REVISION] !== pod.metadata.labels?.[LABEL_REVISION]) return false;
@@ -415,7 +523,9 @@ export class LeaderWorkerSetController {
   private recreateGroup(lws: LeaderWorkerSet, culprit: string, leader: Pod): void {
     const podDef = this.api.def(RES.pods);
     if (!this.api.tryGet(podDef, leader.metadata.namespace, leader.metadata.name as string)) return;
-    this.api.delete(podDef, leader.metadata.namespace, leader.metadata.name as string, { propagationPolicy: 'Foreground' });
+    this.api.delete(podDef, leader.metadata.namespace, leader.metadata.name as string, {
+      propagationPolicy: 'Foreground',
+    });
     this.recorder.record(
       lws,
       'Normal',
@@ -426,7 +536,11 @@ export class LeaderWorkerSetController {
   }
 
   /** A worker pod was deleted while its worker StatefulSet and leader live on: recreate the group. */
-  private handleDeletedWorker(namespace: string, name: string, d: { lws: string; leader: string; revision?: string; stsUid?: string }): void {
+  private handleDeletedWorker(
+    namespace: string,
+    name: string,
+    d: { lws: string; leader: string; revision?: string; stsUid?: string },
+  ): void {
     const lws = this.api.store.get(RES.leaderworkersets, namespace, d.lws) as LeaderWorkerSet | undefined;
     if (!lws || lws.spec.leaderWorkerTemplate.restartPolicy !== 'RecreateGroupOnPodRestart') return;
     if (!d.stsUid || !this.api.store.getByUid(d.stsUid)) return;

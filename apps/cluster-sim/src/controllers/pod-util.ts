@@ -18,7 +18,9 @@ export function podTerminal(pod: Pod): boolean {
 export function containerRestarted(pod: Pod): boolean {
   const phase = pod.status?.phase;
   if (phase !== 'Running' && phase !== 'Pending') return false;
-  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].some((c) => c.restartCount > 0);
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].some(
+    (c) => c.restartCount > 0,
+  );
 }
 
 export function statefulSetReady(sts: StatefulSet): boolean {

@@ -22,7 +22,13 @@ export class EventRecorder {
     private readonly maxPerNamespace = 2000,
   ) {}
 
-  record(involved: KObject, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSource): void {
+  record(
+    involved: KObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    source: EventSource,
+  ): void {
     const namespace = involved.metadata.namespace || 'default';
     const key = `${involved.metadata.uid}\u0000${type}\u0000${reason}\u0000${message}\u0000${source.component}`;
     const def = this.api.def(RES.events);
@@ -31,7 +37,13 @@ export class EventRecorder {
     if (existingName) {
       const existing = this.api.tryGet(def, namespace, existingName);
       if (existing) {
-        this.api.update(def, namespace, existingName, { ...existing, count: Number(existing.count ?? 1) + 1, lastTimestamp: now }, { internal: true });
+        this.api.update(
+          def,
+          namespace,
+          existingName,
+          { ...existing, count: Number(existing.count ?? 1) + 1, lastTimestamp: now },
+          { internal: true },
+        );
         return;
       }
     }

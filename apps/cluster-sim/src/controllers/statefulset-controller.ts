@@ -96,7 +96,10 @@ export class StatefulSetController {
     const strategy = sts.spec.updateStrategy;
     if ((strategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
       const partition = strategy?.rollingUpdate?.partition ?? 0;
-      const maxUnavailable = Math.max(1, scaledValue(strategy?.rollingUpdate?.maxUnavailable ?? 1, replicas, false));
+      const maxUnavailable = Math.max(
+        1,
+        scaledValue(strategy?.rollingUpdate?.maxUnavailable ?? 1, replicas, false),
+      );
       let unavailable = 0;
       for (let ord = start; ord < end; ord++) {
         const p = byOrdinal.get(ord);
@@ -133,14 +136,29 @@ export class StatefulSetController {
         },
         annotations: template.metadata?.annotations ? { ...template.metadata.annotations } : undefined,
         ownerReferences: [
-          { apiVersion: 'apps/v1', kind: 'StatefulSet', name: sts.metadata.name as string, uid: sts.metadata.uid as string, controller: true, blockOwnerDeletion: true },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'StatefulSet',
+            name: sts.metadata.name as string,
+            uid: sts.metadata.uid as string,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
         ],
       },
       spec: { ...template.spec, hostname: name, subdomain: sts.spec.serviceName },
     };
     try {
-      const created = this.api.create(this.api.def(RES.pods), sts.metadata.namespace, pod, { internal: true }) as Pod;
-      this.recorder.record(sts, 'Normal', 'SuccessfulCreate', `create Pod ${name} in StatefulSet ${sts.metadata.name} successful`, SOURCE);
+      const created = this.api.create(this.api.def(RES.pods), sts.metadata.namespace, pod, {
+        internal: true,
+      }) as Pod;
+      this.recorder.record(
+        sts,
+        'Normal',
+        'SuccessfulCreate',
+        `create Pod ${name} in StatefulSet ${sts.metadata.name} successful`,
+        SOURCE,
+      );
       return created;
     } catch (err) {
       this.recorder.record(
@@ -158,7 +176,13 @@ export class StatefulSetController {
     const podDef = this.api.def(RES.pods);
     if (!this.api.tryGet(podDef, pod.metadata.namespace, pod.metadata.name as string)) return;
     this.api.delete(podDef, pod.metadata.namespace, pod.metadata.name as string);
-    this.recorder.record(sts, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`, SOURCE);
+    this.recorder.record(
+      sts,
+      'Normal',
+      'SuccessfulDelete',
+      `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+      SOURCE,
+    );
   }
 
   private updateStatus(sts: StatefulSet, pods: Pod[], revision: string): void {
@@ -181,10 +205,16 @@ export class StatefulSetController {
     };
     if (deepEqual(prev, status)) return;
     const next: KObject = { ...sts, status };
-    this.api.update(this.api.def(RES.statefulsets), sts.metadata.namespace, sts.metadata.name as string, next, {
-      internal: true,
-      subresource: 'status',
-    });
+    this.api.update(
+      this.api.def(RES.statefulsets),
+      sts.metadata.namespace,
+      sts.metadata.name as string,
+      next,
+      {
+        internal: true,
+        subresource: 'status',
+      },
+    );
   }
 
   close(): void {

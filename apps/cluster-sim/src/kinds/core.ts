@@ -37,7 +37,10 @@ export function namespaceDef(): ResourceDef {
       const name = obj.metadata.name as string;
       return {
         ...obj,
-        metadata: { ...obj.metadata, labels: { ...obj.metadata.labels, 'kubernetes.io/metadata.name': name } },
+        metadata: {
+          ...obj.metadata,
+          labels: { ...obj.metadata.labels, 'kubernetes.io/metadata.name': name },
+        },
         spec: isObject(obj.spec) ? obj.spec : { finalizers: ['kubernetes'] },
         status: isObject(obj.status) ? obj.status : { phase: 'Active' },
       };
@@ -80,14 +83,19 @@ export function serviceDef(allocateClusterIP: () => string): ResourceDef {
       const oldSpec = ctx.old && isObject(ctx.old.spec) ? ctx.old.spec : undefined;
       if (oldSpec && spec.clusterIP === undefined) spec.clusterIP = oldSpec.clusterIP;
       spec.type ??= 'ClusterIP';
-      if (spec.clusterIP === undefined || spec.clusterIP === '') spec.clusterIP = spec.type === 'ExternalName' ? undefined : allocateClusterIP();
+      if (spec.clusterIP === undefined || spec.clusterIP === '')
+        spec.clusterIP = spec.type === 'ExternalName' ? undefined : allocateClusterIP();
       if (spec.clusterIP !== undefined) spec.clusterIPs = [spec.clusterIP];
       spec.sessionAffinity ??= 'None';
       spec.ipFamilies ??= ['IPv4'];
       spec.ipFamilyPolicy ??= 'SingleStack';
       spec.internalTrafficPolicy ??= 'Cluster';
       if (Array.isArray(spec.ports)) {
-        spec.ports = (spec.ports as Record<string, unknown>[]).map((p) => ({ protocol: 'TCP', targetPort: p.port, ...p }));
+        spec.ports = (spec.ports as Record<string, unknown>[]).map((p) => ({
+          protocol: 'TCP',
+          targetPort: p.port,
+          ...p,
+        }));
       }
       return { ...obj, spec, status: isObject(obj.status) ? obj.status : { loadBalancer: {} } };
     },
@@ -95,10 +103,13 @@ export function serviceDef(allocateClusterIP: () => string): ResourceDef {
       const errors: FieldError[] = [];
       const spec = (isObject(obj.spec) ? obj.spec : {}) as Record<string, unknown>;
       const ports = Array.isArray(spec.ports) ? (spec.ports as Record<string, unknown>[]) : [];
-      if (ports.length === 0 && spec.clusterIP !== 'None' && spec.type !== 'ExternalName') errors.push(fieldErr.required('spec.ports'));
+      if (ports.length === 0 && spec.clusterIP !== 'None' && spec.type !== 'ExternalName')
+        errors.push(fieldErr.required('spec.ports'));
       ports.forEach((p, i) => {
         if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535) {
-          errors.push(fieldErr.invalid(`spec.ports[${i}].port`, p.port, 'must be between 1 and 65535, inclusive'));
+          errors.push(
+            fieldErr.invalid(`spec.ports[${i}].port`, p.port, 'must be between 1 and 65535, inclusive'),
+          );
         }
         if (ports.length > 1 && !p.name) errors.push(fieldErr.required(`spec.ports[${i}].name`));
       });
@@ -126,7 +137,10 @@ export function configMapDef(): ResourceDef {
     shortNames: ['cm'],
     validate(obj) {
       const errors: FieldError[] = [];
-      if (obj.data !== undefined && (!isObject(obj.data) || Object.values(obj.data).some((v) => typeof v !== 'string'))) {
+      if (
+        obj.data !== undefined &&
+        (!isObject(obj.data) || Object.values(obj.data).some((v) => typeof v !== 'string'))
+      ) {
         errors.push(fieldErr.invalid('data', obj.data, 'must be a map of strings'));
       }
       return errors;
@@ -143,7 +157,8 @@ export function secretDef(): ResourceDef {
       const out: KObject = { ...obj, type: obj.type ?? 'Opaque' };
       if (isObject(obj.stringData)) {
         const data: Record<string, unknown> = { ...(isObject(obj.data) ? obj.data : {}) };
-        for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v)).toString('base64');
+        for (const [k, v] of Object.entries(obj.stringData))
+          data[k] = Buffer.from(String(v)).toString('base64');
         out.data = data;
         delete out.stringData;
       }
@@ -154,7 +169,9 @@ export function secretDef(): ResourceDef {
       if (isObject(obj.data)) {
         for (const [k, v] of Object.entries(obj.data)) {
           if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) {
-            errors.push(fieldErr.invalid(`data[${k}]`, '<secret contents redacted>', 'must be base64-encoded'));
+            errors.push(
+              fieldErr.invalid(`data[${k}]`, '<secret contents redacted>', 'must be base64-encoded'),
+            );
           }
         }
       }

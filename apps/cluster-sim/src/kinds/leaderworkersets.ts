@@ -26,7 +26,11 @@ export function leaderWorkerSetDef(crd: LwsCrd): ResourceDef {
     shortNames: crd.shortNames,
     verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'],
     statusSubresource: true,
-    scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.hpaPodSelector' },
+    scale: {
+      specReplicasPath: '.spec.replicas',
+      statusReplicasPath: '.status.replicas',
+      labelSelectorPath: '.status.hpaPodSelector',
+    },
     crd: true,
     generation: true,
     nameRule: 'dns1123-subdomain',
@@ -39,7 +43,11 @@ export function leaderWorkerSetDef(crd: LwsCrd): ResourceDef {
         if (ctx.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${list.join(', ')}`);
         if (ctx.fieldValidation === 'Warn') ctx.warnings.push(...list);
       }
-      if (ctx.subresource !== undefined || !isObject(value.spec) || !isObject((value.spec as Record<string, unknown>).leaderWorkerTemplate)) {
+      if (
+        ctx.subresource !== undefined ||
+        !isObject(value.spec) ||
+        !isObject((value.spec as Record<string, unknown>).leaderWorkerTemplate)
+      ) {
         return value;
       }
       return defaultLeaderWorkerSet(value as LeaderWorkerSet);
@@ -47,7 +55,10 @@ export function leaderWorkerSetDef(crd: LwsCrd): ResourceDef {
     validate(obj, ctx) {
       const errors = validate(obj, crd.schema);
       if (errors.length || ctx.subresource !== undefined) return errors;
-      return validateLeaderWorkerSet(obj as LeaderWorkerSet, ctx.operation === 'UPDATE' ? (ctx.old as LeaderWorkerSet) : undefined);
+      return validateLeaderWorkerSet(
+        obj as LeaderWorkerSet,
+        ctx.operation === 'UPDATE' ? (ctx.old as LeaderWorkerSet) : undefined,
+      );
     },
     columns: [
       NAME_COLUMN,

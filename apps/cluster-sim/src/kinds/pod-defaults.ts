@@ -40,8 +40,18 @@ export function defaultPodSpec(spec: PodSpec): PodSpec {
 }
 
 const DEFAULT_TOLERATIONS: Toleration[] = [
-  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 } as Toleration,
-  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 } as Toleration,
+  {
+    key: 'node.kubernetes.io/not-ready',
+    operator: 'Exists',
+    effect: 'NoExecute',
+    tolerationSeconds: 300,
+  } as Toleration,
+  {
+    key: 'node.kubernetes.io/unreachable',
+    operator: 'Exists',
+    effect: 'NoExecute',
+    tolerationSeconds: 300,
+  } as Toleration,
 ];
 
 /** Pod-level admission defaults (service account, default tolerations). */
@@ -51,7 +61,8 @@ export function defaultPodAdmission(spec: PodSpec): PodSpec {
   out.serviceAccount ??= out.serviceAccountName;
   const tolerations = [...(spec.tolerations ?? [])];
   for (const t of DEFAULT_TOLERATIONS) {
-    if (!tolerations.some((x) => x.key === t.key && (x.effect === t.effect || !x.effect))) tolerations.push(t);
+    if (!tolerations.some((x) => x.key === t.key && (x.effect === t.effect || !x.effect)))
+      tolerations.push(t);
   }
   out.tolerations = tolerations;
   return out;

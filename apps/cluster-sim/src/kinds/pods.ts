@@ -77,7 +77,8 @@ export function podDef(): ResourceDef {
       if (ctx.operation === 'CREATE') {
         pod = mutateLwsPod(pod);
         const spec = defaultPodAdmission(defaultPodSpec(pod.spec));
-        const status = ctx.internal && pod.status ? pod.status : { phase: 'Pending' as const, qosClass: qosClass(spec) };
+        const status =
+          ctx.internal && pod.status ? pod.status : { phase: 'Pending' as const, qosClass: qosClass(spec) };
         return { ...pod, spec, status };
       }
       if (ctx.subresource === 'status') return pod;
@@ -92,7 +93,8 @@ export function podDef(): ResourceDef {
       ];
       if (ctx.operation === 'UPDATE' && !ctx.internal && ctx.subresource !== 'status' && ctx.old) {
         const old = ctx.old as Pod;
-        if (!deepEqual(comparableSpec(old.spec), comparableSpec(pod.spec))) errors.push(fieldErr.forbidden('spec', MUTABLE_POD_SPEC));
+        if (!deepEqual(comparableSpec(old.spec), comparableSpec(pod.spec)))
+          errors.push(fieldErr.forbidden('spec', MUTABLE_POD_SPEC));
       }
       return errors;
     },
@@ -100,12 +102,36 @@ export function podDef(): ResourceDef {
       NAME_COLUMN,
       col('Ready', 'string', 0, '', 'The aggregate readiness state of this pod for accepting traffic.'),
       col('Status', 'string', 0, '', 'The aggregate status of the containers in this pod.'),
-      col('Restarts', 'string', 0, '', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+      col(
+        'Restarts',
+        'string',
+        0,
+        '',
+        'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+      ),
       AGE_COLUMN,
-      col('IP', 'string', 1, '', 'IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.'),
+      col(
+        'IP',
+        'string',
+        1,
+        '',
+        'IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.',
+      ),
       col('Node', 'string', 1, '', 'NodeName is a request to schedule this pod onto a specific node.'),
-      col('Nominated Node', 'string', 1, '', 'nominatedNodeName is set when this pod preempts other pods on the node.'),
-      col('Readiness Gates', 'string', 1, '', 'If specified, all readiness gates will be evaluated for pod readiness.'),
+      col(
+        'Nominated Node',
+        'string',
+        1,
+        '',
+        'nominatedNodeName is set when this pod preempts other pods on the node.',
+      ),
+      col(
+        'Readiness Gates',
+        'string',
+        1,
+        '',
+        'If specified, all readiness gates will be evaluated for pod readiness.',
+      ),
     ],
     cells: podCells,
   };

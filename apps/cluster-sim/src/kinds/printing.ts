@@ -18,7 +18,8 @@ export function podStatusReason(pod: Pod): string {
     if (t && t.exitCode === 0) return;
     initializing = true;
     if (t) reason = t.reason ? `Init:${t.reason}` : `Init:ExitCode:${t.exitCode}`;
-    else if (c.state.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') reason = `Init:${c.state.waiting.reason}`;
+    else if (c.state.waiting?.reason && c.state.waiting.reason !== 'PodInitializing')
+      reason = `Init:${c.state.waiting.reason}`;
     else reason = `Init:${i}/${initCount}`;
   });
   if (!initializing) {
@@ -49,7 +50,10 @@ export function podCells(obj: KObject, now: number): unknown[] {
     const finished = c.lastState.terminated?.finishedAt;
     if (finished) lastRestart = Math.max(lastRestart, Date.parse(finished));
   }
-  const restartCell = restarts > 0 && lastRestart > 0 ? `${restarts} (${humanDuration(now - lastRestart)} ago)` : String(restarts);
+  const restartCell =
+    restarts > 0 && lastRestart > 0
+      ? `${restarts} (${humanDuration(now - lastRestart)} ago)`
+      : String(restarts);
   return [
     pod.metadata.name,
     `${ready}/${total}`,
@@ -90,14 +94,24 @@ export function nodeCells(obj: KObject, now: number): unknown[] {
 export function serviceCells(obj: KObject, now: number): unknown[] {
   const spec = (isObject(obj.spec) ? obj.spec : {}) as Record<string, unknown>;
   const ports = Array.isArray(spec.ports)
-    ? (spec.ports as Record<string, unknown>[]).map((p) => `${String(p.port)}/${String(p.protocol ?? 'TCP')}`).join(',')
+    ? (spec.ports as Record<string, unknown>[])
+        .map((p) => `${String(p.port)}/${String(p.protocol ?? 'TCP')}`)
+        .join(',')
     : '';
   const selector = isObject(spec.selector)
     ? Object.entries(spec.selector)
         .map(([k, v]) => `${k}=${String(v)}`)
         .join(',')
     : '<none>';
-  return [obj.metadata.name, spec.type ?? 'ClusterIP', spec.clusterIP ?? '<none>', '<none>', ports || '<none>', age(obj, now), selector];
+  return [
+    obj.metadata.name,
+    spec.type ?? 'ClusterIP',
+    spec.clusterIP ?? '<none>',
+    '<none>',
+    ports || '<none>',
+    age(obj, now),
+    selector,
+  ];
 }
 
 export function statefulSetCells(obj: KObject, now: number): unknown[] {

@@ -23,7 +23,11 @@ export function statefulSetDef(): ResourceDef {
     categories: ['all'],
     verbs: ALL_VERBS,
     statusSubresource: true,
-    scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' },
+    scale: {
+      specReplicasPath: '.spec.replicas',
+      statusReplicasPath: '.status.replicas',
+      labelSelectorPath: '.spec.selector',
+    },
     crd: false,
     generation: true,
     nameRule: 'dns1123-subdomain',
@@ -43,7 +47,8 @@ export function statefulSetDef(): ResourceDef {
       if (isObject(spec.template) && isObject(spec.template.spec)) {
         spec.template = { ...spec.template, spec: defaultPodSpec(spec.template.spec) };
       }
-      const status = ctx.operation === 'CREATE' && !sts.status ? { replicas: 0, availableReplicas: 0 } : sts.status;
+      const status =
+        ctx.operation === 'CREATE' && !sts.status ? { replicas: 0, availableReplicas: 0 } : sts.status;
       return { ...sts, spec, status };
     },
     validate(obj, ctx) {
@@ -51,20 +56,41 @@ export function statefulSetDef(): ResourceDef {
       const errors: FieldError[] = [];
       if (!isObject(sts.spec)) return [fieldErr.required('spec')];
       if (ctx.subresource === 'status') return errors;
-      if ((sts.spec.replicas ?? 0) < 0) errors.push(fieldErr.invalid('spec.replicas', sts.spec.replicas, 'must be greater than or equal to 0'));
+      if ((sts.spec.replicas ?? 0) < 0)
+        errors.push(
+          fieldErr.invalid('spec.replicas', sts.spec.replicas, 'must be greater than or equal to 0'),
+        );
       if (!isObject(sts.spec.selector)) errors.push(fieldErr.required('spec.selector'));
       else {
         const labels = sts.spec.template?.metadata?.labels ?? {};
         const reqs = fromLabelSelector(sts.spec.selector);
-        if (reqs.length === 0) errors.push(fieldErr.invalid('spec.selector', sts.spec.selector, 'empty selector is invalid for statefulset'));
+        if (reqs.length === 0)
+          errors.push(
+            fieldErr.invalid('spec.selector', sts.spec.selector, 'empty selector is invalid for statefulset'),
+          );
         else if (!matchesLabels(reqs, labels)) {
-          errors.push(fieldErr.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+          errors.push(
+            fieldErr.invalid(
+              'spec.template.metadata.labels',
+              labels,
+              '`selector` does not match template `labels`',
+            ),
+          );
         }
       }
-      if (!isObject(sts.spec.template) || !isObject(sts.spec.template.spec)) errors.push(fieldErr.required('spec.template'));
+      if (!isObject(sts.spec.template) || !isObject(sts.spec.template.spec))
+        errors.push(fieldErr.required('spec.template'));
       else {
-        errors.push(...validateContainers(sts.spec.template.spec.containers, 'spec.template.spec.containers', true));
-        errors.push(...validateContainers(sts.spec.template.spec.initContainers, 'spec.template.spec.initContainers', false));
+        errors.push(
+          ...validateContainers(sts.spec.template.spec.containers, 'spec.template.spec.containers', true),
+        );
+        errors.push(
+          ...validateContainers(
+            sts.spec.template.spec.initContainers,
+            'spec.template.spec.initContainers',
+            false,
+          ),
+        );
       }
       if (ctx.operation === 'UPDATE' && ctx.old) {
         const old = ctx.old as StatefulSet;

@@ -28,7 +28,11 @@ export function vllmOf(container: Container): VllmCommand | null {
   return parseVllmCommand(command, args);
 }
 
-export function launchEngine(host: string, cmd: VllmCommand, defaults: EngineDefaults): Promise<EngineHandle> {
+export function launchEngine(
+  host: string,
+  cmd: VllmCommand,
+  defaults: EngineDefaults,
+): Promise<EngineHandle> {
   return startEngine({
     host,
     port: cmd.port,

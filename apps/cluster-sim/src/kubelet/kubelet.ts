@@ -89,7 +89,13 @@ export class Kubelet {
     const pod = this.current(rt);
     if (!pod) return;
     const status = fn(pod, { ...(pod.status ?? {}) });
-    this.api.update(this.api.def(RES.pods), rt.namespace, rt.name, { ...pod, status }, { internal: true, subresource: 'status' });
+    this.api.update(
+      this.api.def(RES.pods),
+      rt.namespace,
+      rt.name,
+      { ...pod, status },
+      { internal: true, subresource: 'status' },
+    );
   }
 
   private timer(rt: Runtime, ms: number, fn: () => void): void {
@@ -110,7 +116,8 @@ export class Kubelet {
   private start(uid: string, namespace: string, name: string): void {
     if (this.closed || this.runtimes.has(uid)) return;
     const pod = this.api.store.get(RES.pods, namespace, name) as Pod | undefined;
-    if (!pod || pod.metadata.uid !== uid || !pod.spec.nodeName || podTerminal(pod) || pod.status?.podIP) return;
+    if (!pod || pod.metadata.uid !== uid || !pod.spec.nodeName || podTerminal(pod) || pod.status?.podIP)
+      return;
     const node = pod.spec.nodeName;
     const rt: Runtime = {
       uid,
@@ -211,7 +218,12 @@ export class Kubelet {
       const cmd = rt.vllm.cmd;
       launchEngine(rt.ip, cmd, this.o.engines).then(
         (engine) => {
-          if (this.closed || rt.generation !== generation || !this.runtimes.has(rt.uid) || rt.phase !== 'running') {
+          if (
+            this.closed ||
+            rt.generation !== generation ||
+            !this.runtimes.has(rt.uid) ||
+            rt.phase !== 'running'
+          ) {
             void engine.close();
             return;
           }
@@ -223,7 +235,14 @@ export class Kubelet {
           this.addLog(rt, `vLLM engine failed to start: ${err.message}`);
           this.log(`engine for ${rt.namespace}/${rt.name} failed to start: ${err.message}`);
           const p = this.current(rt);
-          if (p) this.recorder.record(p, 'Warning', 'Failed', `Error: engine failed to start: ${err.message}`, SOURCE(rt.node));
+          if (p)
+            this.recorder.record(
+              p,
+              'Warning',
+              'Failed',
+              `Error: engine failed to start: ${err.message}`,
+              SOURCE(rt.node),
+            );
         },
       );
     } else {
@@ -266,13 +285,22 @@ export class Kubelet {
       ...s,
       conditions: mergeConditions(
         s.conditions,
-        ready ? [cond('Ready', 'True', now), cond('ContainersReady', 'True', now)] : [notReady('Ready', p, now), notReady('ContainersReady', p, now)],
+        ready
+          ? [cond('Ready', 'True', now), cond('ContainersReady', 'True', now)]
+          : [notReady('Ready', p, now), notReady('ContainersReady', p, now)],
       ),
       containerStatuses: (s.containerStatuses ?? []).map((c) => ({ ...c, ready })),
     }));
     if (!ready && rt.delayPassed) {
       const p = this.current(rt);
-      if (p) this.recorder.record(p, 'Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503', SOURCE(rt.node));
+      if (p)
+        this.recorder.record(
+          p,
+          'Warning',
+          'Unhealthy',
+          'Readiness probe failed: HTTP probe failed with statuscode: 503',
+          SOURCE(rt.node),
+        );
     }
   }
 
@@ -301,7 +329,12 @@ export class Kubelet {
   }
 
   /** Fails a pod: phase Failed, containers terminated, engine stopped. Returns false when unknown. */
-  failPod(namespace: string, name: string, reason = 'Error', message = 'Container failed (fault injected)'): boolean {
+  failPod(
+    namespace: string,
+    name: string,
+    reason = 'Error',
+    message = 'Container failed (fault injected)',
+  ): boolean {
     const rt = this.runtimeOf(namespace, name);
     if (!rt) return false;
     this.fail(rt.uid, reason, message);
@@ -325,7 +358,13 @@ export class Kubelet {
       message,
       conditions: mergeConditions(s.conditions, [
         { type: 'Ready', status: 'False', reason: 'PodFailed', lastProbeTime: null, lastTransitionTime: now },
-        { type: 'ContainersReady', status: 'False', reason: 'PodFailed', lastProbeTime: null, lastTransitionTime: now },
+        {
+          type: 'ContainersReady',
+          status: 'False',
+          reason: 'PodFailed',
+          lastProbeTime: null,
+          lastTransitionTime: now,
+        },
       ]),
       containerStatuses: p.spec.containers.map((c) => {
         const prev = s.containerStatuses?.find((x) => x.name === c.name);
@@ -338,13 +377,22 @@ export class Kubelet {
           ready: false,
           started: false,
           restartCount: prev?.restartCount ?? 0,
-          state: { terminated: { exitCode: 1, reason: 'Error', message, startedAt: started, finishedAt: now } },
+          state: {
+            terminated: { exitCode: 1, reason: 'Error', message, startedAt: started, finishedAt: now },
+          },
           lastState: prev?.lastState ?? {},
         } as ContainerStatus;
       }),
     }));
     const p = this.current(rt);
-    if (p) this.recorder.record(p, 'Warning', reason === 'NodeLost' ? 'NodeNotReady' : 'Failed', message, SOURCE(rt.node));
+    if (p)
+      this.recorder.record(
+        p,
+        'Warning',
+        reason === 'NodeLost' ? 'NodeNotReady' : 'Failed',
+        message,
+        SOURCE(rt.node),
+      );
   }
 
   /** Restarts containers (all, or one by name): restartCount++, not ready until the delays pass again. */
@@ -360,7 +408,10 @@ export class Kubelet {
     rt.ready = false;
     this.writeStatus(rt, (p, s) => ({
       ...s,
-      conditions: mergeConditions(s.conditions, [notReady('Ready', p, now), notReady('ContainersReady', p, now)]),
+      conditions: mergeConditions(s.conditions, [
+        notReady('Ready', p, now),
+        notReady('ContainersReady', p, now),
+      ]),
       containerStatuses: (s.containerStatuses ?? []).map((c) => {
         if (container && c.name !== container) return { ...c, ready: false };
         return {
@@ -368,13 +419,26 @@ export class Kubelet {
           ready: false,
           restartCount: c.restartCount + 1,
           containerID: `sim://${rt.uid.slice(0, 8)}-${c.name}-${c.restartCount + 1}`,
-          lastState: { terminated: { exitCode: 137, reason: 'Error', startedAt: c.state.running?.startedAt, finishedAt: now } },
+          lastState: {
+            terminated: {
+              exitCode: 137,
+              reason: 'Error',
+              startedAt: c.state.running?.startedAt,
+              finishedAt: now,
+            },
+          },
           state: { running: { startedAt: now } },
         };
       }),
     }));
     this.addLog(rt, `restarted container ${container ?? '(all)'}`);
-    this.recorder.record(pod, 'Normal', 'Killing', `Container ${container ?? pod.spec.containers[0].name} restarted (fault injected)`, SOURCE(rt.node));
+    this.recorder.record(
+      pod,
+      'Normal',
+      'Killing',
+      `Container ${container ?? pod.spec.containers[0].name} restarted (fault injected)`,
+      SOURCE(rt.node),
+    );
     const fresh = this.current(rt);
     if (fresh) this.startContainers(rt, fresh);
     return true;
@@ -396,18 +460,49 @@ export class Kubelet {
     const conditions = (node.status?.conditions ?? []).map((c) => {
       if (c.type !== 'Ready') return c;
       return down
-        ? { ...c, status: 'Unknown' as const, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: now }
-        : { ...c, status: 'True' as const, reason: 'KubeletReady', message: 'kubelet is posting ready status', lastTransitionTime: now };
+        ? {
+            ...c,
+            status: 'Unknown' as const,
+            reason: 'NodeStatusUnknown',
+            message: 'Kubelet stopped posting node status.',
+            lastTransitionTime: now,
+          }
+        : {
+            ...c,
+            status: 'True' as const,
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastTransitionTime: now,
+          };
     });
-    this.api.update(def, undefined, nodeName, { ...node, spec: { ...node.spec, taints: taints.length ? taints : undefined } }, { internal: true });
+    this.api.update(
+      def,
+      undefined,
+      nodeName,
+      { ...node, spec: { ...node.spec, taints: taints.length ? taints : undefined } },
+      { internal: true },
+    );
     const fresh = this.api.get(def, undefined, nodeName) as Node;
-    this.api.update(def, undefined, nodeName, { ...fresh, status: { ...fresh.status, conditions } }, { internal: true, subresource: 'status' });
-    this.recorder.record(fresh, 'Normal', down ? 'NodeNotReady' : 'NodeReady', `Node ${nodeName} status is now: ${down ? 'NodeNotReady' : 'NodeReady'}`, {
-      component: 'node-controller',
-    });
+    this.api.update(
+      def,
+      undefined,
+      nodeName,
+      { ...fresh, status: { ...fresh.status, conditions } },
+      { internal: true, subresource: 'status' },
+    );
+    this.recorder.record(
+      fresh,
+      'Normal',
+      down ? 'NodeNotReady' : 'NodeReady',
+      `Node ${nodeName} status is now: ${down ? 'NodeNotReady' : 'NodeReady'}`,
+      {
+        component: 'node-controller',
+      },
+    );
     if (down) {
       for (const rt of [...this.runtimes.values()]) {
-        if (rt.node === nodeName && rt.phase !== 'failed') this.fail(rt.uid, 'NodeLost', `Node ${nodeName} which was running pod ${rt.name} is unresponsive`);
+        if (rt.node === nodeName && rt.phase !== 'failed')
+          this.fail(rt.uid, 'NodeLost', `Node ${nodeName} which was running pod ${rt.name} is unresponsive`);
       }
     }
     return true;
@@ -417,7 +512,11 @@ export class Kubelet {
     return this.downNodes.has(name);
   }
 
-  setEngineFaults(namespace: string, name: string, faults: Parameters<EngineHandle['setFaults']>[0]): boolean {
+  setEngineFaults(
+    namespace: string,
+    name: string,
+    faults: Parameters<EngineHandle['setFaults']>[0],
+  ): boolean {
     const engine = this.runtimeOf(namespace, name)?.engine;
     if (!engine) return false;
     engine.setFaults(faults);
@@ -490,7 +589,10 @@ export function mergeConditions(current: Condition[] | undefined, updates: Condi
   const byType = new Map((current ?? []).map((c) => [c.type, c]));
   for (const u of updates) {
     const prev = byType.get(u.type);
-    byType.set(u.type, prev && prev.status === u.status ? { ...u, lastTransitionTime: prev.lastTransitionTime } : u);
+    byType.set(
+      u.type,
+      prev && prev.status === u.status ? { ...u, lastTransitionTime: prev.lastTransitionTime } : u,
+    );
   }
   return [...byType.values()].sort((a, b) => {
     const ia = ORDER.indexOf(a.type);

@@ -67,7 +67,12 @@ const condition: JSONSchemaProps = {
     lastTransitionTime: { type: 'string', format: 'date-time' },
     message: { type: 'string', maxLength: 32768 },
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
-    reason: { type: 'string', maxLength: 1024, minLength: 1, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' },
+    reason: {
+      type: 'string',
+      maxLength: 1024,
+      minLength: 1,
+      pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
+    },
     status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
     type: { type: 'string', maxLength: 316 },
   },
@@ -100,11 +105,18 @@ export const CONDENSED_LWS_SCHEMA: JSONSchemaProps = {
             subGroupPolicy: {
               type: 'object',
               properties: {
-                subGroupPolicyType: { type: 'string', default: 'LeaderWorker', enum: ['LeaderWorker', 'LeaderExcluded'] },
+                subGroupPolicyType: {
+                  type: 'string',
+                  default: 'LeaderWorker',
+                  enum: ['LeaderWorker', 'LeaderExcluded'],
+                },
                 subGroupSize: { type: 'integer', format: 'int32' },
               },
             },
-            volumeClaimTemplates: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+            volumeClaimTemplates: {
+              type: 'array',
+              items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
           },
         },
         rolloutStrategy: {
@@ -152,8 +164,18 @@ export interface PrinterColumn {
 }
 
 export const DEFAULT_LWS_PRINTER_COLUMNS: PrinterColumn[] = [
-  { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Number of ready replicas' },
+  {
+    name: 'Ready',
+    type: 'integer',
+    jsonPath: '.status.readyReplicas',
+    description: 'Number of ready replicas',
+  },
   { name: 'Desired', type: 'integer', jsonPath: '.spec.replicas', description: 'Number of desired replicas' },
-  { name: 'Up-to-date', type: 'integer', jsonPath: '.status.updatedReplicas', description: 'Number of up-to-date replicas' },
+  {
+    name: 'Up-to-date',
+    type: 'integer',
+    jsonPath: '.status.updatedReplicas',
+    description: 'Number of up-to-date replicas',
+  },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];

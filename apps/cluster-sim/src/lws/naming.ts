@@ -5,10 +5,12 @@ import { sha1Hex } from '../util/hash';
 export const leaderStatefulSetName = (lwsName: string): string => lwsName;
 export const workerStatefulSetName = (lwsName: string, group: number): string => `${lwsName}-${group}`;
 export const leaderPodName = (lwsName: string, group: number): string => `${lwsName}-${group}`;
-export const workerPodName = (lwsName: string, group: number, worker: number): string => `${lwsName}-${group}-${worker}`;
+export const workerPodName = (lwsName: string, group: number, worker: number): string =>
+  `${lwsName}-${group}-${worker}`;
 
 /** label group-key: sha1 of "namespace/leader-pod-name". */
-export const groupKey = (namespace: string, leaderPod: string): string => sha1Hex(`${namespace}/${leaderPod}`);
+export const groupKey = (namespace: string, leaderPod: string): string =>
+  sha1Hex(`${namespace}/${leaderPod}`);
 
 /** LWS_LEADER_ADDRESS: "<leader pod>.<subdomain>.<namespace>". */
 export const leaderAddress = (leaderPod: string, subdomain: string, namespace: string): string =>

@@ -8,7 +8,10 @@ const leader: Pod = {
     name: 'web-2',
     namespace: 'ns',
     labels: { 'leaderworkerset.sigs.k8s.io/name': 'web', 'leaderworkerset.sigs.k8s.io/worker-index': '0' },
-    annotations: { 'leaderworkerset.sigs.k8s.io/size': '4', 'leaderworkerset.sigs.k8s.io/exclusive-topology': 'rack' },
+    annotations: {
+      'leaderworkerset.sigs.k8s.io/size': '4',
+      'leaderworkerset.sigs.k8s.io/exclusive-topology': 'rack',
+    },
   },
   spec: { subdomain: 'web', containers: [{ name: 'c', image: 'i', env: [{ name: 'MINE', value: '1' }] }] },
 };
@@ -26,8 +29,13 @@ describe('mutateLwsPod', () => {
       { name: 'LWS_WORKER_INDEX', value: '0' },
       { name: 'MINE', value: '1' },
     ]);
-    expect(out.spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0].topologyKey).toBe('rack');
-    expect(out.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0].labelSelector?.matchExpressions).toHaveLength(2);
+    expect(
+      out.spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0].topologyKey,
+    ).toBe('rack');
+    expect(
+      out.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0].labelSelector
+        ?.matchExpressions,
+    ).toHaveLength(2);
     expect(leader.metadata.labels).not.toHaveProperty('leaderworkerset.sigs.k8s.io/group-index');
   });
 
@@ -37,7 +45,10 @@ describe('mutateLwsPod', () => {
         name: 'web-2-3',
         namespace: 'ns',
         labels: { 'leaderworkerset.sigs.k8s.io/name': 'web', 'leaderworkerset.sigs.k8s.io/group-index': '2' },
-        annotations: { 'leaderworkerset.sigs.k8s.io/size': '4', 'leaderworkerset.sigs.k8s.io/leader-name': 'web-2' },
+        annotations: {
+          'leaderworkerset.sigs.k8s.io/size': '4',
+          'leaderworkerset.sigs.k8s.io/leader-name': 'web-2',
+        },
       },
       spec: { subdomain: 'web', containers: [{ name: 'c', image: 'i' }] },
     };

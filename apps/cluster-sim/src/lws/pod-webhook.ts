@@ -26,9 +26,16 @@ export function isLeaderPod(pod: Pod): boolean {
   return pod.metadata.labels?.[LABEL_WORKER_INDEX] === '0';
 }
 
-function exclusiveTerms(key: string, labelKey: string, topologyKey: string): { affinity: PodAffinityTerm; anti: PodAffinityTerm } {
+function exclusiveTerms(
+  key: string,
+  labelKey: string,
+  topologyKey: string,
+): { affinity: PodAffinityTerm; anti: PodAffinityTerm } {
   return {
-    affinity: { labelSelector: { matchExpressions: [{ key: labelKey, operator: 'In', values: [key] }] }, topologyKey },
+    affinity: {
+      labelSelector: { matchExpressions: [{ key: labelKey, operator: 'In', values: [key] }] },
+      topologyKey,
+    },
     anti: {
       labelSelector: {
         matchExpressions: [
@@ -43,8 +50,12 @@ function exclusiveTerms(key: string, labelKey: string, topologyKey: string): { a
 
 function withExclusiveAffinity(pod: Pod, key: string, topologyKey: string, labelKey: string): Pod {
   const aff = pod.spec.affinity ?? {};
-  const hasAff = aff.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.some((t) => t.topologyKey === topologyKey);
-  const hasAnti = aff.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.some((t) => t.topologyKey === topologyKey);
+  const hasAff = aff.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.some(
+    (t) => t.topologyKey === topologyKey,
+  );
+  const hasAnti = aff.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.some(
+    (t) => t.topologyKey === topologyKey,
+  );
   if (hasAff && hasAnti) return pod;
   const { affinity, anti } = exclusiveTerms(key, labelKey, topologyKey);
   return {
@@ -55,7 +66,10 @@ function withExclusiveAffinity(pod: Pod, key: string, topologyKey: string, label
         ...aff,
         podAffinity: {
           ...aff.podAffinity,
-          requiredDuringSchedulingIgnoredDuringExecution: [...(aff.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []), affinity],
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            ...(aff.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+            affinity,
+          ],
         },
         podAntiAffinity: {
           ...aff.podAntiAffinity,
@@ -89,11 +103,16 @@ export function mutateLwsPod(input: Pod): Pod {
   if (size === undefined) return input;
   const name = input.metadata.name ?? '';
   const namespace = input.metadata.namespace ?? 'default';
-  let pod: Pod = { ...input, metadata: { ...input.metadata, labels: { ...labels0 } }, spec: { ...input.spec } };
+  let pod: Pod = {
+    ...input,
+    metadata: { ...input.metadata, labels: { ...labels0 } },
+    spec: { ...input.spec },
+  };
   const labels = pod.metadata.labels as Record<string, string>;
   const sgSize = annotations[ANN_SUBGROUP_SIZE];
   if (isLeaderPod(pod)) {
-    if (labels[LABEL_GROUP_INDEX] === undefined) labels[LABEL_GROUP_INDEX] = String(parentAndOrdinal(name)[1]);
+    if (labels[LABEL_GROUP_INDEX] === undefined)
+      labels[LABEL_GROUP_INDEX] = String(parentAndOrdinal(name)[1]);
     if (annotations[ANN_SUBDOMAIN_POLICY] === 'UniquePerReplica') pod.spec.subdomain = name;
     const key = labels[LABEL_GROUP_KEY] ?? groupKey(namespace, name);
     labels[LABEL_GROUP_KEY] = key;
@@ -127,7 +146,9 @@ export function mutateLwsPod(input: Pod): Pod {
   pod.spec = {
     ...pod.spec,
     containers: pod.spec.containers.map((c) => prependEnv(c, vars)),
-    ...(pod.spec.initContainers ? { initContainers: pod.spec.initContainers.map((c) => prependEnv(c, vars)) } : {}),
+    ...(pod.spec.initContainers
+      ? { initContainers: pod.spec.initContainers.map((c) => prependEnv(c, vars)) }
+      : {}),
   };
   return pod;
 }

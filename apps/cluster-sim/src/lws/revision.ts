@@ -4,5 +4,8 @@ import type { LeaderWorkerSet } from '../types/lws';
 import { shortHash } from '../util/hash';
 
 export function templateRevision(lws: LeaderWorkerSet): string {
-  return shortHash({ leaderWorkerTemplate: lws.spec.leaderWorkerTemplate, networkConfig: lws.spec.networkConfig ?? null });
+  return shortHash({
+    leaderWorkerTemplate: lws.spec.leaderWorkerTemplate,
+    networkConfig: lws.spec.networkConfig ?? null,
+  });
 }

@@ -17,24 +17,49 @@ describe('rollingUpdatePartition', () => {
     ['xooo', 4, 1, 4, 4], // an unready group below the step uses up maxUnavailable: wait
     ['xxxx', 4, 1, 4, 3], // nothing is available: keep going
   ])('%s step %i', (states, sts, step, current, expected) => {
-    expect(rollingUpdatePartition(S(states as string), sts as number, step as number, current as number)).toBe(expected);
+    expect(
+      rollingUpdatePartition(S(states as string), sts as number, step as number, current as number),
+    ).toBe(expected);
   });
 });
 
 describe('rollingUpdateParameters', () => {
   it('creates the leader StatefulSet with partition 0', () => {
     expect(
-      rollingUpdateParameters({ lwsReplicas: 3, maxSurge: 1, maxUnavailable: 1, lwsPartition: 0, lwsUpdated: false, states: () => [] }),
+      rollingUpdateParameters({
+        lwsReplicas: 3,
+        maxSurge: 1,
+        maxUnavailable: 1,
+        lwsPartition: 0,
+        lwsUpdated: false,
+        states: () => [],
+      }),
     ).toEqual({ partition: 0, replicas: 3 });
   });
 
   it('scales without a rolling update', () => {
     const sts = { replicas: 3, partition: 0, lwsReplicasAnnotation: 3 };
     expect(
-      rollingUpdateParameters({ lwsReplicas: 4, maxSurge: 0, maxUnavailable: 1, lwsPartition: 0, lwsUpdated: false, sts, states: () => S('ooo') }),
+      rollingUpdateParameters({
+        lwsReplicas: 4,
+        maxSurge: 0,
+        maxUnavailable: 1,
+        lwsPartition: 0,
+        lwsUpdated: false,
+        sts,
+        states: () => S('ooo'),
+      }),
     ).toMatchObject({ partition: 0, replicas: 4 });
     expect(
-      rollingUpdateParameters({ lwsReplicas: 2, maxSurge: 0, maxUnavailable: 1, lwsPartition: 0, lwsUpdated: false, sts, states: () => S('ooo') }),
+      rollingUpdateParameters({
+        lwsReplicas: 2,
+        maxSurge: 0,
+        maxUnavailable: 1,
+        lwsPartition: 0,
+        lwsUpdated: false,
+        sts,
+        states: () => S('ooo'),
+      }),
     ).toMatchObject({ partition: 0, replicas: 2 });
   });
 

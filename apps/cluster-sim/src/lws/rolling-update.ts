@@ -53,7 +53,12 @@ export function unreadyReplicas(states: ReplicaState[], lwsReplicas: number): nu
   return n;
 }
 
-export function rollingUpdatePartition(states: ReplicaState[], stsReplicas: number, rollingStep: number, currentPartition: number): number {
+export function rollingUpdatePartition(
+  states: ReplicaState[],
+  stsReplicas: number,
+  rollingStep: number,
+  currentPartition: number,
+): number {
   const stepPartition = nonZero(stsReplicas - continuousReadyFromTail(states) - rollingStep);
   let unavailable = 0;
   for (let i = 0; i < stepPartition; i++) if (!states[i]?.ready) unavailable++;
@@ -89,7 +94,8 @@ function compute(input: RollingInput): RollingOutput {
   if (partition === 0 && stsReplicas === lwsReplicas) return { partition: 0, replicas: lwsReplicas };
   const states = input.states();
   const unready = unreadyReplicas(states, lwsReplicas);
-  if (sts.lwsReplicasAnnotation !== lwsReplicas) return { partition: Math.min(partition, burst), ...want(unready) };
+  if (sts.lwsReplicasAnnotation !== lwsReplicas)
+    return { partition: Math.min(partition, burst), ...want(unready) };
   const step = scaledValue(input.maxUnavailable, lwsReplicas, false) + maxSurge - (burst - stsReplicas);
   return { partition: rollingUpdatePartition(states, stsReplicas, step, partition), ...want(unready) };
 }

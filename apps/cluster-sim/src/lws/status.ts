@@ -33,11 +33,29 @@ type ConditionType = 'Available' | 'Progressing' | 'UpdateInProgress';
 export function makeCondition(type: ConditionType, now: string): Condition {
   switch (type) {
     case 'Available':
-      return { type, status: 'True', reason: 'AllGroupsReady', message: 'All replicas are ready', lastTransitionTime: now };
+      return {
+        type,
+        status: 'True',
+        reason: 'AllGroupsReady',
+        message: 'All replicas are ready',
+        lastTransitionTime: now,
+      };
     case 'UpdateInProgress':
-      return { type, status: 'True', reason: 'GroupsUpdating', message: 'Rolling Upgrade is in progress', lastTransitionTime: now };
+      return {
+        type,
+        status: 'True',
+        reason: 'GroupsUpdating',
+        message: 'Rolling Upgrade is in progress',
+        lastTransitionTime: now,
+      };
     default:
-      return { type: 'Progressing', status: 'True', reason: 'GroupsProgressing', message: 'Replicas are progressing', lastTransitionTime: now };
+      return {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'GroupsProgressing',
+        message: 'Replicas are progressing',
+        lastTransitionTime: now,
+      };
   }
 }
 

@@ -25,7 +25,8 @@ export function defaultLeaderWorkerSet(lws: LeaderWorkerSet): LeaderWorkerSet {
   }
   spec.rolloutStrategy = rollout;
   if (!spec.networkConfig) spec.networkConfig = { subdomainPolicy: 'Shared' };
-  else if (!spec.networkConfig.subdomainPolicy) spec.networkConfig = { ...spec.networkConfig, subdomainPolicy: 'Shared' };
+  else if (!spec.networkConfig.subdomainPolicy)
+    spec.networkConfig = { ...spec.networkConfig, subdomainPolicy: 'Shared' };
   return { ...lws, spec };
 }
 
@@ -41,7 +42,8 @@ function validateIntOrPercent(value: number | string | undefined, path: string):
         ),
       ];
     }
-    if (Number(value.slice(0, -1)) > 100) return [fieldErr.invalid(path, value, 'must not be greater than 100%')];
+    if (Number(value.slice(0, -1)) > 100)
+      return [fieldErr.invalid(path, value, 'must not be greater than 100%')];
     return [];
   }
   return value < 0 ? [fieldErr.invalid(path, value, 'must be greater than or equal to 0')] : [];
@@ -79,10 +81,20 @@ export function validateLeaderWorkerSet(lws: LeaderWorkerSet, old?: LeaderWorker
   const spec = lws.spec;
   const replicas = spec.replicas ?? 1;
   const size = spec.leaderWorkerTemplate.size ?? 1;
-  if (replicas < 0) errors.push(fieldErr.invalid('spec.replicas', replicas, 'replicas must be equal or greater than 0'));
-  if (size < 1) errors.push(fieldErr.invalid('spec.leaderWorkerTemplate.size', size, 'size must be equal or greater than 1'));
+  if (replicas < 0)
+    errors.push(fieldErr.invalid('spec.replicas', replicas, 'replicas must be equal or greater than 0'));
+  if (size < 1)
+    errors.push(
+      fieldErr.invalid('spec.leaderWorkerTemplate.size', size, 'size must be equal or greater than 1'),
+    );
   if (replicas * size > MAX_INT32) {
-    errors.push(fieldErr.invalid('spec.replicas', replicas, `the product of replicas and worker replicas must not exceed ${MAX_INT32}`));
+    errors.push(
+      fieldErr.invalid(
+        'spec.replicas',
+        replicas,
+        `the product of replicas and worker replicas must not exceed ${MAX_INT32}`,
+      ),
+    );
   }
   const cfg = spec.rolloutStrategy?.rollingUpdateConfiguration;
   const base = 'spec.rolloutStrategy.rollingUpdateConfiguration';
@@ -105,7 +117,9 @@ export function validateLeaderWorkerSet(lws: LeaderWorkerSet, old?: LeaderWorker
       errors.push(fieldErr.invalid(`${base}.maxSurge`, cfg.maxSurge, 'invalid value'));
     }
     if (mu === 0 && ms === 0 && replicas !== 0) {
-      errors.push(fieldErr.invalid(`${base}.maxUnavailable`, cfg.maxUnavailable, 'must not be 0 when `maxSurge` is 0'));
+      errors.push(
+        fieldErr.invalid(`${base}.maxUnavailable`, cfg.maxUnavailable, 'must not be 0 when `maxSurge` is 0'),
+      );
     }
   }
   const sgp = spec.leaderWorkerTemplate.subGroupPolicy;
@@ -119,7 +133,9 @@ export function validateLeaderWorkerSet(lws: LeaderWorkerSet, old?: LeaderWorker
       }
       if (size < sg) errors.push(fieldErr.invalid(sgPath, sg, 'subGroupSize cannot be larger than size'));
       if (sgp.subGroupPolicyType === 'LeaderExcluded' && (size - 1) % sg !== 0) {
-        errors.push(fieldErr.invalid(sgPath, sg, 'size-1 must be divisible by subGroupSize when using LeaderExcluded'));
+        errors.push(
+          fieldErr.invalid(sgPath, sg, 'size-1 must be divisible by subGroupSize when using LeaderExcluded'),
+        );
       }
     }
   } else if (lws.metadata.annotations?.[ANN_SUBGROUP_EXCLUSIVE_TOPOLOGY] !== undefined) {
@@ -137,12 +153,18 @@ export function validateLeaderWorkerSet(lws: LeaderWorkerSet, old?: LeaderWorker
     if (oldSg !== undefined && newSg !== undefined && oldSg !== newSg) {
       errors.push(fieldErr.invalid(sgPath, newSg, 'field is immutable'));
     } else if (oldSg === undefined && newSg !== undefined) {
-      errors.push(fieldErr.invalid(sgPath, newSg, 'cannot enable subGroupSize after the lws is already created'));
+      errors.push(
+        fieldErr.invalid(sgPath, newSg, 'cannot enable subGroupSize after the lws is already created'),
+      );
     } else if (oldSg !== undefined && newSg === undefined) {
       errors.push(fieldErr.invalid(sgPath, oldSg, 'cannot remove subGroupSize after enabled'));
     }
   }
-  errors.push(...validateTemplate(spec.leaderWorkerTemplate.leaderTemplate, 'spec.leaderWorkerTemplate.leaderTemplate'));
-  errors.push(...validateTemplate(spec.leaderWorkerTemplate.workerTemplate, 'spec.leaderWorkerTemplate.workerTemplate'));
+  errors.push(
+    ...validateTemplate(spec.leaderWorkerTemplate.leaderTemplate, 'spec.leaderWorkerTemplate.leaderTemplate'),
+  );
+  errors.push(
+    ...validateTemplate(spec.leaderWorkerTemplate.workerTemplate, 'spec.leaderWorkerTemplate.workerTemplate'),
+  );
   return errors;
 }

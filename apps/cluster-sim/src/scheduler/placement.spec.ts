@@ -10,7 +10,11 @@ const node = (name: string, rack: string, gpus = 8, extra: Partial<NodeView> = {
   ...extra,
 });
 
-const gpuPod = (gpus: number, labels: Record<string, string> = {}, extra: Partial<PodView> = {}): PodView => ({
+const gpuPod = (
+  gpus: number,
+  labels: Record<string, string> = {},
+  extra: Partial<PodView> = {},
+): PodView => ({
   namespace: 'default',
   labels,
   requests: { 'nvidia.com/gpu': gpus },
@@ -21,7 +25,10 @@ const exclusive = (key: string): Partial<PodView> => ({
   affinity: {
     podAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: [
-        { labelSelector: { matchExpressions: [{ key: 'group-key', operator: 'In', values: [key] }] }, topologyKey: 'rack' },
+        {
+          labelSelector: { matchExpressions: [{ key: 'group-key', operator: 'In', values: [key] }] },
+          topologyKey: 'rack',
+        },
       ],
     },
     podAntiAffinity: {
@@ -72,7 +79,9 @@ describe('placePod', () => {
   it('keeps a group in one rack and groups in different racks (exclusive topology)', () => {
     const placed = [{ ...gpuPod(8, { 'group-key': 'g1' }, exclusive('g1')), nodeName: 'n0' }];
     // the rest of group g1 must go to rack r0
-    expect(placePod(gpuPod(8, { 'group-key': 'g1' }, exclusive('g1')), { nodes, placed })).toEqual({ node: 'n1' });
+    expect(placePod(gpuPod(8, { 'group-key': 'g1' }, exclusive('g1')), { nodes, placed })).toEqual({
+      node: 'n1',
+    });
     // group g2 must avoid rack r0
     const g2 = placePod(gpuPod(8, { 'group-key': 'g2' }, exclusive('g2')), { nodes, placed });
     expect(['n2', 'n3']).toContain(g2.node);
@@ -83,6 +92,8 @@ describe('placePod', () => {
   });
 
   it('formats failure messages like the scheduler', () => {
-    expect(failureMessage(8, { 'Insufficient nvidia.com/gpu': 8 })).toBe('0/8 nodes are available: 8 Insufficient nvidia.com/gpu.');
+    expect(failureMessage(8, { 'Insufficient nvidia.com/gpu': 8 })).toBe(
+      '0/8 nodes are available: 8 Insufficient nvidia.com/gpu.',
+    );
   });
 });

@@ -30,7 +30,8 @@ export interface ClusterView {
   placed: PlacedPod[];
 }
 
-export type PlacementResult = { node: string } | { node?: undefined; message: string; reasons: Record<string, number> };
+export type PlacementResult =
+  { node: string } | { node?: undefined; message: string; reasons: Record<string, number> };
 
 function tolerates(tolerations: Toleration[] | undefined, taint: Taint): boolean {
   return (tolerations ?? []).some((t) => {
@@ -76,14 +77,23 @@ const REASON = {
 };
 
 /** Why `pod` cannot go on `node` (first failing filter), or undefined when it fits. */
-export function unfit(pod: PodView, node: NodeView, view: ClusterView, used: Map<string, Record<string, number>>, podCount: Map<string, number>): string[] | undefined {
+export function unfit(
+  pod: PodView,
+  node: NodeView,
+  view: ClusterView,
+  used: Map<string, Record<string, number>>,
+  podCount: Map<string, number>,
+): string[] | undefined {
   if (node.unschedulable) return [REASON.unschedulable];
-  const untolerated = node.taints.find((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.tolerations, t));
+  const untolerated = node.taints.find(
+    (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.tolerations, t),
+  );
   if (untolerated) return [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`];
   if (!nodeAffinityMatches(pod, node)) return [REASON.nodeAffinity];
   const usage = used.get(node.name) ?? {};
   const insufficient: string[] = [];
-  if ((podCount.get(node.name) ?? 0) + 1 > (node.allocatable.pods ?? 110)) insufficient.push(REASON.tooManyPods);
+  if ((podCount.get(node.name) ?? 0) + 1 > (node.allocatable.pods ?? 110))
+    insufficient.push(REASON.tooManyPods);
   for (const [res, amount] of Object.entries(pod.requests)) {
     if (amount <= 0) continue;
     const free = (node.allocatable[res] ?? 0) - (usage[res] ?? 0);
@@ -105,14 +115,22 @@ export function unfit(pod: PodView, node: NodeView, view: ClusterView, used: Map
   for (const term of pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
     const value = node.labels[term.topologyKey];
     if (value === undefined) continue;
-    if (view.placed.some((p) => domain(p.nodeName, term.topologyKey) === value && termMatchesPod(term, pod.namespace, p))) {
+    if (
+      view.placed.some(
+        (p) => domain(p.nodeName, term.topologyKey) === value && termMatchesPod(term, pod.namespace, p),
+      )
+    ) {
       return [REASON.antiAffinity];
     }
   }
   for (const p of view.placed) {
     for (const term of p.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
       const value = node.labels[term.topologyKey];
-      if (value !== undefined && domain(p.nodeName, term.topologyKey) === value && termMatchesPod(term, p.namespace, pod)) {
+      if (
+        value !== undefined &&
+        domain(p.nodeName, term.topologyKey) === value &&
+        termMatchesPod(term, p.namespace, pod)
+      ) {
         return [REASON.existingAnti];
       }
     }
@@ -121,7 +139,10 @@ export function unfit(pod: PodView, node: NodeView, view: ClusterView, used: Map
 }
 
 /** Resources requested by placed pods, and pod counts, per node. */
-export function usage(view: ClusterView): { used: Map<string, Record<string, number>>; podCount: Map<string, number> } {
+export function usage(view: ClusterView): {
+  used: Map<string, Record<string, number>>;
+  podCount: Map<string, number>;
+} {
   const used = new Map<string, Record<string, number>>();
   const podCount = new Map<string, number>();
   for (const p of view.placed) {
@@ -157,7 +178,8 @@ export function placePod(pod: PodView, view: ClusterView, pre = usage(view)): Pl
     const freeGpu = (node.allocatable['nvidia.com/gpu'] ?? 0) - (u['nvidia.com/gpu'] ?? 0);
     const cpuFrac = (u.cpu ?? 0) / Math.max(node.allocatable.cpu ?? 1, 1e-9);
     const score: [number, number] = [freeGpu, -cpuFrac];
-    if (!best || score[0] > best.score[0] || (score[0] === best.score[0] && score[1] > best.score[1])) best = { node, score };
+    if (!best || score[0] > best.score[0] || (score[0] === best.score[0] && score[1] > best.score[1]))
+      best = { node, score };
   }
   if (best) return { node: best.node.name };
   if (view.nodes.length === 0) return { message: 'no nodes available to schedule pods', reasons };

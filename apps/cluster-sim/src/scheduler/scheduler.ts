@@ -145,11 +145,24 @@ export class Scheduler {
       spec: { ...pod.spec, nodeName: node },
       status: {
         ...pod.status,
-        conditions: this.setScheduledCondition(pod, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }),
+        conditions: this.setScheduledCondition(pod, {
+          type: 'PodScheduled',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: now,
+        }),
       },
     };
-    this.api.update(this.api.def(RES.pods), pod.metadata.namespace, pod.metadata.name as string, next, { internal: true });
-    this.recorder.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`, SOURCE);
+    this.api.update(this.api.def(RES.pods), pod.metadata.namespace, pod.metadata.name as string, next, {
+      internal: true,
+    });
+    this.recorder.record(
+      pod,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`,
+      SOURCE,
+    );
   }
 
   private markUnschedulable(pod: Pod, message: string): void {

@@ -60,7 +60,13 @@ export function normalize<T>(value: T, schema: JSONSchemaProps, root = true): No
   return { value: out, unknownFields };
 }
 
-function normalizeNode(value: unknown, schema: JSONSchemaProps, path: string, unknown: string[], root: boolean): unknown {
+function normalizeNode(
+  value: unknown,
+  schema: JSONSchemaProps,
+  path: string,
+  unknown: string[],
+  root: boolean,
+): unknown {
   if (isObject(value)) {
     const props = schema.properties;
     const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
@@ -96,7 +102,9 @@ function normalizeNode(value: unknown, schema: JSONSchemaProps, path: string, un
   if (Array.isArray(value) && schema.items) {
     const items = schema.items;
     return value.map((item, i) =>
-      item === null && items.nullable !== true ? item : normalizeNode(item, items, `${path}[${i}]`, unknown, false),
+      item === null && items.nullable !== true
+        ? item
+        : normalizeNode(item, items, `${path}[${i}]`, unknown, false),
     );
   }
   return value;
@@ -138,11 +146,19 @@ export function validate(value: unknown, schema: JSONSchemaProps, path = '', roo
   return errors;
 }
 
-function validateNode(value: unknown, schema: JSONSchemaProps, path: string, errors: FieldError[], root: boolean): void {
+function validateNode(
+  value: unknown,
+  schema: JSONSchemaProps,
+  path: string,
+  errors: FieldError[],
+  root: boolean,
+): void {
   if (value === null) {
     if (schema.nullable === true) return;
     if (schema.type) {
-      errors.push(fieldErr.typeInvalid(path, 'null', `${path} in body must be of type ${schema.type}: "null"`));
+      errors.push(
+        fieldErr.typeInvalid(path, 'null', `${path} in body must be of type ${schema.type}: "null"`),
+      );
     }
     return;
   }
@@ -192,7 +208,9 @@ function validateNode(value: unknown, schema: JSONSchemaProps, path: string, err
       errors.push(fieldErr.tooLong(path, schema.maxLength));
     }
     if (schema.minLength !== undefined && [...value].length < schema.minLength) {
-      errors.push(fieldErr.invalid(path, value, `${path} in body should be at least ${schema.minLength} chars long`));
+      errors.push(
+        fieldErr.invalid(path, value, `${path} in body should be at least ${schema.minLength} chars long`),
+      );
     }
     if (schema.pattern !== undefined) {
       const re = compile(schema.pattern);
@@ -211,13 +229,20 @@ function validateNode(value: unknown, schema: JSONSchemaProps, path: string, err
       errors.push(fieldErr.tooMany(path, count, schema.maxProperties));
     }
     if (schema.minProperties !== undefined && count < schema.minProperties) {
-      errors.push(fieldErr.invalid(path, count, `${path} in body should have at least ${schema.minProperties} properties`));
+      errors.push(
+        fieldErr.invalid(
+          path,
+          count,
+          `${path} in body should have at least ${schema.minProperties} properties`,
+        ),
+      );
     }
     const additional = schema.additionalProperties;
     for (const [key, child] of Object.entries(value)) {
       if (root && ROOT_META_FIELDS.has(key)) continue;
       const childSchema = schema.properties?.[key] ?? (isObject(additional) ? additional : undefined);
-      if (childSchema && child !== undefined) validateNode(child, childSchema, join(path, key), errors, false);
+      if (childSchema && child !== undefined)
+        validateNode(child, childSchema, join(path, key), errors, false);
     }
   }
 
@@ -226,10 +251,14 @@ function validateNode(value: unknown, schema: JSONSchemaProps, path: string, err
       errors.push(fieldErr.tooMany(path, value.length, schema.maxItems));
     }
     if (schema.minItems !== undefined && value.length < schema.minItems) {
-      errors.push(fieldErr.invalid(path, value.length, `${path} in body should have at least ${schema.minItems} items`));
+      errors.push(
+        fieldErr.invalid(path, value.length, `${path} in body should have at least ${schema.minItems} items`),
+      );
     }
     if (schema.items) {
-      value.forEach((item, i) => validateNode(item, schema.items as JSONSchemaProps, `${path}[${i}]`, errors, false));
+      value.forEach((item, i) =>
+        validateNode(item, schema.items as JSONSchemaProps, `${path}[${i}]`, errors, false),
+      );
     }
     const listType = schema['x-kubernetes-list-type'];
     if (listType === 'map' && schema['x-kubernetes-list-map-keys']) {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { matchesFields, parseFieldSelector, unsupportedField } from './field-selector';
 
-const pod = { metadata: { name: 'p', namespace: 'default' }, spec: { nodeName: 'node-1' }, status: { phase: 'Running' } };
+const pod = {
+  metadata: { name: 'p', namespace: 'default' },
+  spec: { nodeName: 'node-1' },
+  status: { phase: 'Running' },
+};
 
 describe('field selectors', () => {
   it.each([

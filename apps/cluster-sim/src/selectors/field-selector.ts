@@ -20,7 +20,10 @@ export function parseFieldSelector(text: string | undefined | null): FieldRequir
 }
 
 /** Checks the fields against those a resource supports; returns the first unsupported one. */
-export function unsupportedField(reqs: readonly FieldRequirement[], supported: readonly string[]): string | undefined {
+export function unsupportedField(
+  reqs: readonly FieldRequirement[],
+  supported: readonly string[],
+): string | undefined {
   return reqs.find((r) => !supported.includes(r.field))?.field;
 }
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatRequirements, fromLabelSelector, matchesLabels, parseLabelSelector, SelectorParseError } from './label-selector';
+import {
+  formatRequirements,
+  fromLabelSelector,
+  matchesLabels,
+  parseLabelSelector,
+  SelectorParseError,
+} from './label-selector';
 
 const labels = { app: 'web', tier: 'front', 'leaderworkerset.sigs.k8s.io/name': 'x', n: '5' };
 
@@ -36,7 +42,9 @@ describe('parseLabelSelector + matchesLabels', () => {
   });
 
   it('formats requirements canonically', () => {
-    expect(formatRequirements(parseLabelSelector('a=b,c!=d,e in (f,g),!h,i'))).toBe('a=b,c!=d,e in (f,g),!h,i');
+    expect(formatRequirements(parseLabelSelector('a=b,c!=d,e in (f,g),!h,i'))).toBe(
+      'a=b,c!=d,e in (f,g),!h,i',
+    );
   });
 });
 

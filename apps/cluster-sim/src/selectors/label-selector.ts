@@ -21,7 +21,8 @@ function checkKey(key: string): string {
 }
 
 function checkValue(value: string): string {
-  if (!VALUE.test(value) || value.length > 63) throw new SelectorParseError(`invalid label value: "${value}"`);
+  if (!VALUE.test(value) || value.length > 63)
+    throw new SelectorParseError(`invalid label value: "${value}"`);
   return value;
 }
 
@@ -45,7 +46,7 @@ function splitTopLevel(text: string): string[] {
 
 function parseRequirement(raw: string): Requirement {
   const text = raw.trim();
-  if (text === '') throw new SelectorParseError('found \'\', expected: !, identifier, or \'end of string\'');
+  if (text === '') throw new SelectorParseError("found '', expected: !, identifier, or 'end of string'");
   const setMatch = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(text);
   if (setMatch) {
     const values = setMatch[3]
@@ -54,14 +55,16 @@ function parseRequirement(raw: string): Requirement {
       .filter((v, i, all) => v !== '' || all.length === 1);
     return { key: checkKey(setMatch[1]), operator: setMatch[2] as Operator, values: values.map(checkValue) };
   }
-  if (text.startsWith('!')) return { key: checkKey(text.slice(1).trim()), operator: 'doesnotexist', values: [] };
+  if (text.startsWith('!'))
+    return { key: checkKey(text.slice(1).trim()), operator: 'doesnotexist', values: [] };
   const opMatch = /^([^=!<>\s]+)\s*(==|=|!=|>|<)\s*(.*)$/.exec(text);
   if (opMatch) {
     const [, key, op, value] = opMatch;
     const v = checkValue(value.trim());
     if (op === '!=') return { key: checkKey(key), operator: 'notin', values: [v] };
     if (op === '>' || op === '<') {
-      if (!/^-?\d+$/.test(v)) throw new SelectorParseError(`for 'Gt', 'Lt' operators, the value must be an integer`);
+      if (!/^-?\d+$/.test(v))
+        throw new SelectorParseError(`for 'Gt', 'Lt' operators, the value must be an integer`);
       return { key: checkKey(key), operator: op === '>' ? 'gt' : 'lt', values: [v] };
     }
     return { key: checkKey(key), operator: 'in', values: [v] };
@@ -80,13 +83,15 @@ export function parseLabelSelector(text: string | undefined | null): Requirement
 export function fromLabelSelector(selector: LabelSelector | undefined | null): Requirement[] {
   if (!selector) return [];
   const reqs: Requirement[] = [];
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) reqs.push({ key, operator: 'in', values: [value] });
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
+    reqs.push({ key, operator: 'in', values: [value] });
   for (const expr of selector.matchExpressions ?? []) {
     const op = expr.operator.toLowerCase();
     if (op === 'in' || op === 'notin') reqs.push({ key: expr.key, operator: op, values: expr.values ?? [] });
     else if (op === 'exists') reqs.push({ key: expr.key, operator: 'exists', values: [] });
     else if (op === 'doesnotexist') reqs.push({ key: expr.key, operator: 'doesnotexist', values: [] });
-    else if (op === 'gt' || op === 'lt') reqs.push({ key: expr.key, operator: op, values: expr.values ?? [] });
+    else if (op === 'gt' || op === 'lt')
+      reqs.push({ key: expr.key, operator: op, values: expr.values ?? [] });
     else throw new SelectorParseError(`"${expr.operator}" is not a valid label selector operator`);
   }
   return reqs;
@@ -114,7 +119,10 @@ export function matchesRequirement(req: Requirement, labels: Record<string, stri
   }
 }
 
-export function matchesLabels(reqs: readonly Requirement[], labels: Record<string, string> | undefined): boolean {
+export function matchesLabels(
+  reqs: readonly Requirement[],
+  labels: Record<string, string> | undefined,
+): boolean {
   for (const req of reqs) if (!matchesRequirement(req, labels)) return false;
   return true;
 }
@@ -127,7 +135,9 @@ export function formatRequirements(reqs: readonly Requirement[]): string {
         case 'in':
           return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
         case 'notin':
-          return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
+          return r.values.length === 1
+            ? `${r.key}!=${r.values[0]}`
+            : `${r.key} notin (${r.values.join(',')})`;
         case 'exists':
           return r.key;
         case 'doesnotexist':

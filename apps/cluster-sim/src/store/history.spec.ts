@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { StoreEvent } from './events';
 import { EventHistory } from './history';
 
-const ev = (rv: number): StoreEvent => ({ type: 'ADDED', resource: 'pods', object: { metadata: { name: `p${rv}` } }, rv });
+const ev = (rv: number): StoreEvent => ({
+  type: 'ADDED',
+  resource: 'pods',
+  object: { metadata: { name: `p${rv}` } },
+  rv,
+});
 
 describe('EventHistory', () => {
   it('returns events after a resourceVersion', () => {

@@ -122,7 +122,13 @@ export class ObjectStore {
     return gone;
   }
 
-  private emit(type: WatchEventType, resource: string, object: KObject, previous: KObject | undefined, rv: number): void {
+  private emit(
+    type: WatchEventType,
+    resource: string,
+    object: KObject,
+    previous: KObject | undefined,
+    rv: number,
+  ): void {
     const event: StoreEvent = { type, resource, object, previous, rv };
     this.history.push(event);
     for (const l of this.listeners) l(event);

@@ -20,7 +20,11 @@ export function versionInfo(): Record<string, string> {
 }
 
 export function apiVersions(serverAddress: string): unknown {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 function groupDoc(group: string, versions: string[]): unknown {
@@ -38,7 +42,9 @@ export function apiGroupList(registry: Registry): unknown {
 
 export function apiGroup(registry: Registry, group: string): unknown | undefined {
   const versions = registry.groups().get(group);
-  return versions ? { kind: 'APIGroup', apiVersion: 'v1', ...(groupDoc(group, versions) as object) } : undefined;
+  return versions
+    ? { kind: 'APIGroup', apiVersion: 'v1', ...(groupDoc(group, versions) as object) }
+    : undefined;
 }
 
 function resourceEntries(def: ResourceDef): unknown[] {
@@ -54,7 +60,13 @@ function resourceEntries(def: ResourceDef): unknown[] {
   if (def.categories) main.categories = def.categories;
   const out: unknown[] = [main];
   if (def.statusSubresource) {
-    out.push({ name: `${def.plural}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update'] });
+    out.push({
+      name: `${def.plural}/status`,
+      singularName: '',
+      namespaced: def.namespaced,
+      kind: def.kind,
+      verbs: ['get', 'patch', 'update'],
+    });
   }
   if (def.scale) {
     out.push({
@@ -68,7 +80,13 @@ function resourceEntries(def: ResourceDef): unknown[] {
     });
   }
   for (const sub of def.extraSubresources ?? []) {
-    out.push({ name: `${def.plural}/${sub}`, singularName: '', namespaced: def.namespaced, kind: sub === 'log' ? 'Pod' : def.kind, verbs: ['get'] });
+    out.push({
+      name: `${def.plural}/${sub}`,
+      singularName: '',
+      namespaced: def.namespaced,
+      kind: sub === 'log' ? 'Pod' : def.kind,
+      verbs: ['get'],
+    });
   }
   return out;
 }
@@ -99,16 +117,23 @@ function gvPath(group: string, version: string): string {
 export function openApiRoot(registry: Registry): unknown {
   const gvs = new Set(registry.all().map((d) => gvPath(d.group, d.version)));
   const paths: Record<string, unknown> = {};
-  for (const gv of gvs) paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=${shortHash(gv, 16).toUpperCase()}` };
+  for (const gv of gvs)
+    paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=${shortHash(gv, 16).toUpperCase()}` };
   return { paths };
 }
 
 function schemaName(def: ResourceDef): string {
-  return def.group === LWS_GROUP ? 'io.x-k8s.leaderworkerset.v1.LeaderWorkerSet' : `io.k8s.api.${def.group || 'core'}.${def.version}.${def.kind}`;
+  return def.group === LWS_GROUP
+    ? 'io.x-k8s.leaderworkerset.v1.LeaderWorkerSet'
+    : `io.k8s.api.${def.group || 'core'}.${def.version}.${def.kind}`;
 }
 
 /** A minimal OpenAPI v3 document: enough for kubectl's server-side field validation check and `explain`. */
-export function openApiGroupVersion(registry: Registry, gvPathText: string, crd: LwsCrd): unknown | undefined {
+export function openApiGroupVersion(
+  registry: Registry,
+  gvPathText: string,
+  crd: LwsCrd,
+): unknown | undefined {
   const defs = registry.all().filter((d) => gvPath(d.group, d.version) === gvPathText);
   if (defs.length === 0) return undefined;
   const paths: Record<string, unknown> = {};
@@ -126,11 +151,20 @@ export function openApiGroupVersion(registry: Registry, gvPathText: string, crd:
       responses: { '200': { description: 'OK', content: { 'application/json': { schema: ref } } } },
     });
     paths[base] = { get: op('list', []), post: op('post') };
-    paths[`${base}/{name}`] = { get: op('get', []), put: op('put'), patch: op('patch'), delete: op('delete', []) };
+    paths[`${base}/{name}`] = {
+      get: op('get', []),
+      put: op('put'),
+      patch: op('patch'),
+      delete: op('delete', []),
+    };
     const schema =
       def.group === LWS_GROUP && def.version === LWS_VERSION && def.kind === LWS_KIND
         ? crd.schema
-        : { type: 'object', description: `${def.kind} (schema not published by the simulator)`, 'x-kubernetes-preserve-unknown-fields': true };
+        : {
+            type: 'object',
+            description: `${def.kind} (schema not published by the simulator)`,
+            'x-kubernetes-preserve-unknown-fields': true,
+          };
     schemas[schemaName(def)] = {
       ...schema,
       'x-kubernetes-group-version-kind': [{ group: def.group, kind: def.kind, version: def.version }],

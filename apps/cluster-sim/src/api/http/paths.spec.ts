@@ -22,7 +22,10 @@ describe('parseResourcePath', () => {
     ['/api/v1/namespaces/default/status', 'namespaces - default status'],
     ['/api/v1/nodes/n1', 'nodes - n1 -'],
     ['/apis/apps/v1/namespaces/x/statefulsets/s/scale', 'apps/statefulsets x s scale'],
-    ['/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/w/scale', 'leaderworkerset.x-k8s.io/leaderworkersets default w scale'],
+    [
+      '/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/w/scale',
+      'leaderworkerset.x-k8s.io/leaderworkersets default w scale',
+    ],
     ['/apis/leaderworkerset.x-k8s.io/v1/leaderworkersets', 'leaderworkerset.x-k8s.io/leaderworkersets - - -'],
     ['/api/v1/widgets', 'notFound'],
     ['/api/v1/pods/p1', 'notFound'],

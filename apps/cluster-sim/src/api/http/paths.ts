@@ -9,10 +9,7 @@ export interface ResourcePath {
   subresource?: string;
 }
 
-export type ParsedPath =
-  | { kind: 'resource'; path: ResourcePath }
-  | { kind: 'notFound' }
-  | { kind: 'other' };
+export type ParsedPath = { kind: 'resource'; path: ResourcePath } | { kind: 'notFound' } | { kind: 'other' };
 
 export function parseResourcePath(registry: Registry, pathname: string): ParsedPath {
   const seg = pathname.split('/').filter(Boolean).map(decodeURIComponent);

@@ -3,7 +3,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../errors';
 
-export function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(code, {
     'Content-Type': 'application/json',
@@ -14,7 +19,12 @@ export function sendJson(res: ServerResponse, code: number, body: unknown, heade
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, code: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+export function sendText(
+  res: ServerResponse,
+  code: number,
+  text: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -49,7 +59,11 @@ export function parseJsonBody(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ApiError(400, 'BadRequest', `couldn't get version/kind; json parse error: ${(e as Error).message}`);
+    throw new ApiError(
+      400,
+      'BadRequest',
+      `couldn't get version/kind; json parse error: ${(e as Error).message}`,
+    );
   }
 }
 

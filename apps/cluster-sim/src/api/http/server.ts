@@ -95,8 +95,12 @@ export class KubeHttpServer {
       return;
     }
     if (e instanceof ApiError) return sendError(res, e);
-    if (e instanceof SelectorParseError) return sendError(res, badRequest(`unable to parse requirement: ${e.message}`));
-    sendError(res, new ApiError(500, 'InternalError', `Internal error occurred: ${(e as Error)?.message ?? String(e)}`));
+    if (e instanceof SelectorParseError)
+      return sendError(res, badRequest(`unable to parse requirement: ${e.message}`));
+    sendError(
+      res,
+      new ApiError(500, 'InternalError', `Internal error occurred: ${(e as Error)?.message ?? String(e)}`),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -153,7 +157,8 @@ export class KubeHttpServer {
 
   private writeOptions(req: IncomingMessage, q: URLSearchParams): WriteOptions {
     const dryRun = q.getAll('dryRun');
-    if (dryRun.some((d) => d !== 'All')) throw badRequest(`Invalid value: "${dryRun.join(',')}": supported values: "All"`);
+    if (dryRun.some((d) => d !== 'All'))
+      throw badRequest(`Invalid value: "${dryRun.join(',')}": supported values: "All"`);
     return {
       fieldManager: q.get('fieldManager') ?? undefined,
       dryRun: dryRun.includes('All'),
@@ -171,23 +176,48 @@ export class KubeHttpServer {
     return { labels, fields };
   }
 
-  private respondObject(res: ServerResponse, code: number, def: ResourceDef, obj: KObject, accept: Accept, q: URLSearchParams, warnings?: string[]): void {
+  private respondObject(
+    res: ServerResponse,
+    code: number,
+    def: ResourceDef,
+    obj: KObject,
+    accept: Accept,
+    q: URLSearchParams,
+    warnings?: string[],
+  ): void {
     const headers: Record<string, string> = {};
     if (warnings?.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
     if (accept === 'table' && def.columns && def.cells) {
-      return sendJson(res, code, buildTable(def.columns, def.cells, [obj], q.get('includeObject') ?? 'Metadata', obj.metadata.resourceVersion ?? ''), headers);
+      return sendJson(
+        res,
+        code,
+        buildTable(
+          def.columns,
+          def.cells,
+          [obj],
+          q.get('includeObject') ?? 'Metadata',
+          obj.metadata.resourceVersion ?? '',
+        ),
+        headers,
+      );
     }
     if (accept === 'partial') return sendJson(res, code, partialMetadata(obj), headers);
     sendJson(res, code, obj, headers);
   }
 
-  private async handleResource(req: IncomingMessage, res: ServerResponse, p: ResourcePath, url: URL): Promise<void> {
+  private async handleResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    p: ResourcePath,
+    url: URL,
+  ): Promise<void> {
     const { api } = this.o;
     const { def, namespace, name, subresource } = p;
     const q = url.searchParams;
     const accept = parseAccept(req.headers.accept);
     const method = req.method ?? 'GET';
-    if (subresource && !['status', 'scale', ...(def.extraSubresources ?? [])].includes(subresource)) throw NOT_FOUND;
+    if (subresource && !['status', 'scale', ...(def.extraSubresources ?? [])].includes(subresource))
+      throw NOT_FOUND;
     if (subresource === 'status' && !def.statusSubresource) throw NOT_FOUND;
     if (subresource === 'scale' && !def.scale) throw NOT_FOUND;
 
@@ -206,7 +236,12 @@ export class KubeHttpServer {
         const timeout = q.get('timeoutSeconds');
         this.watches.serve(req, res, {
           def,
-          filter: { resource: def.id, namespace: def.namespaced ? namespace : undefined, labels: opts.labels ?? [], fields: opts.fields ?? [] },
+          filter: {
+            resource: def.id,
+            namespace: def.namespaced ? namespace : undefined,
+            labels: opts.labels ?? [],
+            fields: opts.fields ?? [],
+          },
           resourceVersion: q.get('resourceVersion') ?? undefined,
           sendInitialEvents: q.get('sendInitialEvents') === 'true',
           allowBookmarks: q.get('allowWatchBookmarks') === 'true',
@@ -231,7 +266,8 @@ export class KubeHttpServer {
       case 'PUT': {
         if (!name) throw methodNotAllowed();
         opts.fieldManager ??= managerFromUserAgent(req);
-        if (subresource === 'scale') return sendJson(res, 200, api.updateScale(def, namespace, name, parseJsonBody(body), opts));
+        if (subresource === 'scale')
+          return sendJson(res, 200, api.updateScale(def, namespace, name, parseJsonBody(body), opts));
         if (subresource === 'log') throw methodNotAllowed();
         opts.subresource = subresource === 'status' ? 'status' : undefined;
         const updated = api.update(def, namespace, name, parseJsonBody(body), opts);
@@ -242,7 +278,8 @@ export class KubeHttpServer {
         const contentType = req.headers['content-type'] ?? '';
         const isApply = contentType.startsWith(PATCH_TYPES.apply);
         if (!isApply) opts.fieldManager ??= managerFromUserAgent(req);
-        if (subresource === 'scale') return sendJson(res, 200, api.patchScale(def, namespace, name, contentType, body, opts));
+        if (subresource === 'scale')
+          return sendJson(res, 200, api.patchScale(def, namespace, name, contentType, body, opts));
         if (subresource === 'log') throw methodNotAllowed();
         opts.subresource = subresource === 'status' ? 'status' : undefined;
         const existed = isApply ? api.tryGet(def, namespace, name) !== undefined : true;
@@ -253,11 +290,18 @@ export class KubeHttpServer {
         if (subresource) throw methodNotAllowed();
         const options = parseJsonBody(body);
         const delOpts = isObject(options) ? options : {};
-        const propagationPolicy = (q.get('propagationPolicy') ?? delOpts.propagationPolicy) as string | undefined;
-        const preconditions = isObject(delOpts.preconditions) ? (delOpts.preconditions as { uid?: string; resourceVersion?: string }) : undefined;
+        const propagationPolicy = (q.get('propagationPolicy') ?? delOpts.propagationPolicy) as
+          string | undefined;
+        const preconditions = isObject(delOpts.preconditions)
+          ? (delOpts.preconditions as { uid?: string; resourceVersion?: string })
+          : undefined;
         const dryRun = opts.dryRun || (Array.isArray(delOpts.dryRun) && delOpts.dryRun.includes('All'));
         if (!name) {
-          const deleted = api.deleteCollection(def, namespace, { ...this.listOptions(def, q), propagationPolicy, dryRun });
+          const deleted = api.deleteCollection(def, namespace, {
+            ...this.listOptions(def, q),
+            propagationPolicy,
+            dryRun,
+          });
           return sendJson(res, 200, {
             kind: `${def.kind}List`,
             apiVersion: apiVersionOf(def),
@@ -282,7 +326,14 @@ export class KubeHttpServer {
     }
   }
 
-  private list(res: ServerResponse, def: ResourceDef, namespace: string | undefined, opts: ListOptions, q: URLSearchParams, accept: Accept): void {
+  private list(
+    res: ServerResponse,
+    def: ResourceDef,
+    namespace: string | undefined,
+    opts: ListOptions,
+    q: URLSearchParams,
+    accept: Accept,
+  ): void {
     const { api } = this.o;
     let items = api.list(def, namespace, opts);
     const rv = String(api.store.currentRv());
@@ -293,7 +344,9 @@ export class KubeHttpServer {
       try {
         start = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { start: string }).start;
       } catch {
-        throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+        throw badRequest(
+          'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+        );
       }
       items = items.filter((o) => keyOf(o) > start);
     }
@@ -301,7 +354,9 @@ export class KubeHttpServer {
     if (limit > 0 && items.length > limit) {
       const remaining = items.length - limit;
       items = items.slice(0, limit);
-      metadata.continue = Buffer.from(JSON.stringify({ rv, start: keyOf(items[items.length - 1]) })).toString('base64url');
+      metadata.continue = Buffer.from(JSON.stringify({ rv, start: keyOf(items[items.length - 1]) })).toString(
+        'base64url',
+      );
       metadata.remainingItemCount = remaining;
     }
     if (accept === 'table' && def.columns && def.cells) {
@@ -310,7 +365,12 @@ export class KubeHttpServer {
       return sendJson(res, 200, table);
     }
     if (accept === 'partial') {
-      return sendJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata, items: items.map(partialMetadata) });
+      return sendJson(res, 200, {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata,
+        items: items.map(partialMetadata),
+      });
     }
     sendJson(res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items });
   }

@@ -52,7 +52,8 @@ export class WatchStreams {
       for (const object of this.list(p.filter)) backlog.push({ type: 'ADDED', object });
     } else {
       const rv = Number(rvText);
-      if (!Number.isInteger(rv) || rv < 0) throw new ApiError(400, 'BadRequest', `invalid resource version: ${rvText}`);
+      if (!Number.isInteger(rv) || rv < 0)
+        throw new ApiError(400, 'BadRequest', `invalid resource version: ${rvText}`);
       const since = this.store.history.since(rv);
       if ('expired' in since) {
         const err = new ApiError(410, 'Expired', `too old resource version: ${rv} (${since.oldest})`);
@@ -77,11 +78,19 @@ export class WatchStreams {
     const apiVersion = apiVersionOf(p.def);
     const render = (type: WatchEventType | 'BOOKMARK', object: KObject, event?: StoreEvent): string => {
       if (type !== 'BOOKMARK' && p.accept === 'table') {
-        const table = buildTable(p.def.columns ?? [], p.def.cells ?? (() => []), [object], p.includeObject, object.metadata.resourceVersion ?? '', first);
+        const table = buildTable(
+          p.def.columns ?? [],
+          p.def.cells ?? (() => []),
+          [object],
+          p.includeObject,
+          object.metadata.resourceVersion ?? '',
+          first,
+        );
         first = false;
         return `${JSON.stringify({ type, object: table })}\n`;
       }
-      if (type !== 'BOOKMARK' && p.accept === 'partial') return `${JSON.stringify({ type, object: partialMetadata(object) })}\n`;
+      if (type !== 'BOOKMARK' && p.accept === 'partial')
+        return `${JSON.stringify({ type, object: partialMetadata(object) })}\n`;
       if (event && event.type === type) {
         let line = this.cache.get(event);
         if (!line) {
@@ -107,10 +116,15 @@ export class WatchStreams {
     for (const b of backlog) write(render(b.type, b.object, b.event));
     if (p.sendInitialEvents && p.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
 
-    const remove = this.hub.add({ ...p.filter, deliver: (type, object, event) => write(render(type, object, event)) });
+    const remove = this.hub.add({
+      ...p.filter,
+      deliver: (type, object, event) => write(render(type, object, event)),
+    });
     const timers: NodeJS.Timeout[] = [];
-    if (p.allowBookmarks && this.bookmarkIntervalMs > 0) timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
-    if (p.timeoutSeconds !== undefined && p.timeoutSeconds > 0) timers.push(setTimeout(() => stop(), p.timeoutSeconds * 1000));
+    if (p.allowBookmarks && this.bookmarkIntervalMs > 0)
+      timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
+    if (p.timeoutSeconds !== undefined && p.timeoutSeconds > 0)
+      timers.push(setTimeout(() => stop(), p.timeoutSeconds * 1000));
     const stop = (): void => {
       if (closed) return;
       closed = true;

@@ -133,7 +133,8 @@ export function applyJsonPatch(doc: unknown, ops: unknown): unknown {
         cur = add(cur, tokens, get(cur, parsePointer(op.from ?? '')));
         break;
       case 'test':
-        if (!deepEqual(get(cur, tokens), op.value)) throw new JsonPatchError(`testing value ${op.path} failed`);
+        if (!deepEqual(get(cur, tokens), op.value))
+          throw new JsonPatchError(`testing value ${op.path} failed`);
         break;
       default:
         throw new JsonPatchError(`unexpected kind of operation: ${op.op}`);

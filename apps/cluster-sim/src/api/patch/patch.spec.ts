@@ -5,7 +5,10 @@ import { strategicMergePatch } from './strategic-merge';
 
 describe('mergePatch', () => {
   it('merges maps, deletes nulls, replaces lists', () => {
-    expect(mergePatch({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { b: null, d: 3 }, l: [3] })).toEqual({ a: { c: 2, d: 3 }, l: [3] });
+    expect(mergePatch({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { b: null, d: 3 }, l: [3] })).toEqual({
+      a: { c: 2, d: 3 },
+      l: [3],
+    });
   });
 });
 
@@ -17,7 +20,10 @@ describe('applyJsonPatch', () => {
     [[{ op: 'add', path: '/spec/list/0', value: 'z' }], { spec: { replicas: 1, list: ['z', 'a', 'b'] } }],
     [[{ op: 'remove', path: '/spec/list/0' }], { spec: { replicas: 1, list: ['b'] } }],
     [[{ op: 'move', from: '/spec/replicas', path: '/spec/n' }], { spec: { n: 1, list: ['a', 'b'] } }],
-    [[{ op: 'copy', from: '/spec/replicas', path: '/spec/n' }], { spec: { replicas: 1, n: 1, list: ['a', 'b'] } }],
+    [
+      [{ op: 'copy', from: '/spec/replicas', path: '/spec/n' }],
+      { spec: { replicas: 1, n: 1, list: ['a', 'b'] } },
+    ],
     [[{ op: 'test', path: '/spec/replicas', value: 1 }], doc],
     [[{ op: 'add', path: '/spec/a~1b', value: 1 }], { spec: { replicas: 1, list: ['a', 'b'], 'a/b': 1 } }],
   ])('%j', (ops, expected) => {
@@ -48,7 +54,12 @@ describe('strategicMergePatch', () => {
   };
   it('merges containers and env by name', () => {
     const out = strategicMergePatch(pod, {
-      spec: { containers: [{ name: 'a', env: [{ name: 'Y', value: '2' }] }, { name: 'c', image: 'c:1' }] },
+      spec: {
+        containers: [
+          { name: 'a', env: [{ name: 'Y', value: '2' }] },
+          { name: 'c', image: 'c:1' },
+        ],
+      },
     }) as typeof pod;
     expect(out.spec.containers.map((c) => c.name)).toEqual(['a', 'b', 'c']);
     expect(out.spec.containers[0].env).toEqual([

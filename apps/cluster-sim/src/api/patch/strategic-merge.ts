@@ -35,7 +35,10 @@ function mergeKey(field: string, items: unknown[]): string | undefined {
 }
 
 function stripDirectives(value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((i) => !(isObject(i) && i.$patch !== undefined && Object.keys(i).length === 1)).map(stripDirectives);
+  if (Array.isArray(value))
+    return value
+      .filter((i) => !(isObject(i) && i.$patch !== undefined && Object.keys(i).length === 1))
+      .map(stripDirectives);
   if (!isObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
@@ -86,7 +89,8 @@ export function strategicMergePatch(target: unknown, patch: unknown): unknown {
     }
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = (out[field] as unknown[]).filter((x) => !v.includes(x));
+      if (Array.isArray(out[field]) && Array.isArray(v))
+        out[field] = (out[field] as unknown[]).filter((x) => !v.includes(x));
       continue;
     }
     if (v === null) {

@@ -37,7 +37,9 @@ describe('serverSideApply', () => {
     const status = (err as ApiError).toStatus();
     expect(status.code).toBe(409);
     expect(status.message).toBe('Apply failed with 1 conflict: conflict with "m1": .data.a');
-    expect(status.details?.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "m1"', field: '.data.a' }]);
+    expect(status.details?.causes).toEqual([
+      { reason: 'FieldManagerConflict', message: 'conflict with "m1"', field: '.data.a' },
+    ]);
   });
 
   it('shares ownership of equal values and transfers it on force', () => {
@@ -58,7 +60,12 @@ describe('serverSideApply', () => {
   });
 
   it('merges named lists by key', () => {
-    const pod = (containers: unknown[]): KObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers } });
+    const pod = (containers: unknown[]): KObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers },
+    });
     const o1 = apply(undefined, pod([{ name: 'a', image: 'a:1' }]), 'm1');
     const o2 = apply(o1, pod([{ name: 'b', image: 'b:1' }]), 'm2');
     expect((o2.spec as { containers: unknown[] }).containers).toEqual([
@@ -79,6 +86,8 @@ describe('serverSideApply with keyed lists owned by two managers', () => {
       spec: { replicas, containers: [{ name: 'a', image }] },
     });
     const o1 = apply(undefined, pod('a:1', 3), 'm1');
-    expect(() => apply(o1, pod('a:1', 2), 'm2')).toThrow('Apply failed with 1 conflict: conflict with "m1": .spec.replicas');
+    expect(() => apply(o1, pod('a:1', 2), 'm2')).toThrow(
+      'Apply failed with 1 conflict: conflict with "m1": .spec.replicas',
+    );
   });
 });

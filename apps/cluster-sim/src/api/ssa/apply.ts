@@ -4,7 +4,16 @@
 import { ApiError, type StatusCause } from '../errors';
 import { deepEqual, isObject } from '../../util/json';
 import type { KObject } from '../../types/meta';
-import { displayPath, isUnder, keyElement, leafPaths, listKeysFor, removePath, SEP, valueAt } from './fieldset';
+import {
+  displayPath,
+  isUnder,
+  keyElement,
+  leafPaths,
+  listKeysFor,
+  removePath,
+  SEP,
+  valueAt,
+} from './fieldset';
 import { decodeManagers, encodeManagers, managerId, trackedContent, type Manager } from './managed-fields';
 
 export interface ApplyRequest {
@@ -26,7 +35,8 @@ export interface ApplyResult {
 function describeManager(m: Manager): string {
   let s = JSON.stringify(m.manager);
   if (m.subresource) s += ` with subresource ${JSON.stringify(m.subresource)}`;
-  if (m.operation === 'Update') s += m.time ? ` using ${m.apiVersion} at ${m.time}` : ` using ${m.apiVersion}`;
+  if (m.operation === 'Update')
+    s += m.time ? ` using ${m.apiVersion} at ${m.time}` : ` using ${m.apiVersion}`;
   return s;
 }
 
@@ -37,7 +47,12 @@ function conflictError(conflicts: Map<Manager, string[]>): ApiError {
   for (const [m, paths] of conflicts) {
     total += paths.length;
     const shown = paths.map(displayPath).sort();
-    for (const p of shown) causes.push({ reason: 'FieldManagerConflict', message: `conflict with ${describeManager(m)}`, field: p });
+    for (const p of shown)
+      causes.push({
+        reason: 'FieldManagerConflict',
+        message: `conflict with ${describeManager(m)}`,
+        field: p,
+      });
     parts.push(
       shown.length === 1
         ? `conflict with ${describeManager(m)}: ${shown[0]}`
@@ -120,7 +135,13 @@ export function serverSideApply(req: ApplyRequest): ApplyResult {
 
   const merged = mergeApplied(base, stripServerFields(req.applied)) as KObject;
   if (!self) {
-    self = { manager: req.manager, operation: 'Apply', subresource: req.subresource, apiVersion: req.apiVersion, fields: new Set() };
+    self = {
+      manager: req.manager,
+      operation: 'Apply',
+      subresource: req.subresource,
+      apiVersion: req.apiVersion,
+      fields: new Set(),
+    };
     managers.push(self);
   }
   self.fields = new Set(appliedLeaves.keys());

@@ -44,7 +44,12 @@ export function keyElement(item: Record<string, unknown>, keys: string[]): strin
 }
 
 /** Leaf paths of `value` with their values. `prefix` is the path of `value` itself. */
-export function leafPaths(value: unknown, prefix = '', field?: string, out = new Map<string, unknown>()): Map<string, unknown> {
+export function leafPaths(
+  value: unknown,
+  prefix = '',
+  field?: string,
+  out = new Map<string, unknown>(),
+): Map<string, unknown> {
   if (isObject(value)) {
     const keys = Object.keys(value).filter((k) => value[k] !== undefined);
     if (keys.length === 0) {

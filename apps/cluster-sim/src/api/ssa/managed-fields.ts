@@ -64,7 +64,11 @@ const IGNORED_METADATA = new Set([
  * kind or server-set metadata; only `status` for the status subresource; no `status` for the main
  * resource when a status subresource exists.
  */
-export function trackedContent(obj: unknown, subresource: string | undefined, hasStatusSubresource: boolean): Record<string, unknown> {
+export function trackedContent(
+  obj: unknown,
+  subresource: string | undefined,
+  hasStatusSubresource: boolean,
+): Record<string, unknown> {
   if (!isObject(obj)) return {};
   if (subresource === 'status') return isObject(obj.status) ? { status: obj.status } : {};
   const out: Record<string, unknown> = {};
@@ -73,7 +77,8 @@ export function trackedContent(obj: unknown, subresource: string | undefined, ha
     if (k === 'status' && hasStatusSubresource) continue;
     if (k === 'metadata' && isObject(v)) {
       const meta: Record<string, unknown> = {};
-      for (const [mk, mv] of Object.entries(v)) if (!IGNORED_METADATA.has(mk) && mv !== undefined) meta[mk] = mv;
+      for (const [mk, mv] of Object.entries(v))
+        if (!IGNORED_METADATA.has(mk) && mv !== undefined) meta[mk] = mv;
       if (Object.keys(meta).length) out.metadata = meta;
       continue;
     }
@@ -94,7 +99,11 @@ export interface UpdateOwnership {
  * Ownership after a non-apply write (create, update, patch): the writer takes the fields it changed,
  * which other managers lose; fields that disappeared are dropped from every manager.
  */
-export function recordUpdate(oldObj: KObject | undefined, newObj: KObject, o: UpdateOwnership): ManagedFieldsEntry[] | undefined {
+export function recordUpdate(
+  oldObj: KObject | undefined,
+  newObj: KObject,
+  o: UpdateOwnership,
+): ManagedFieldsEntry[] | undefined {
   const before = leafPaths(trackedContent(oldObj, o.subresource, o.hasStatusSubresource));
   const after = leafPaths(trackedContent(newObj, o.subresource, o.hasStatusSubresource));
   const changed = new Set<string>();
@@ -111,7 +120,13 @@ export function recordUpdate(oldObj: KObject | undefined, newObj: KObject, o: Up
     for (const p of removed) dropWithChildren(m.fields, p);
   }
   if (!self) {
-    self = { manager: o.manager, operation: 'Update', subresource: o.subresource, apiVersion: o.apiVersion, fields: new Set() };
+    self = {
+      manager: o.manager,
+      operation: 'Update',
+      subresource: o.subresource,
+      apiVersion: o.apiVersion,
+      fields: new Set(),
+    };
     managers.push(self);
   }
   for (const p of removed) dropWithChildren(self.fields, p);
