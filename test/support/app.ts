@@ -50,8 +50,11 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     async call(method, path, opts = {}) {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-      let body: string | undefined;
-      if (opts.body !== undefined) {
+      let body: string | Uint8Array | undefined;
+      if (opts.body instanceof Uint8Array) {
+        headers['content-type'] ??= 'application/octet-stream';
+        body = opts.body;
+      } else if (opts.body !== undefined) {
         headers['content-type'] ??= 'application/json';
         body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       }

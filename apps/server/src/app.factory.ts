@@ -8,6 +8,7 @@ import { LogController } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { registerRawBodyParser } from './http/raw-body';
 
 export interface CreateAppOptions {
   /** A logger to use instead of one built from config (tests pass a silent one). */
@@ -31,6 +32,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
 
   const fastify = app.getHttpAdapter().getInstance();
+  registerRawBodyParser(fastify);
   const metrics = app.get(MetricsRegistry);
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);

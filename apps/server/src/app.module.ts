@@ -5,6 +5,7 @@ import { AppConfig, ConfigModule } from '@troupe/config';
 import { AuthModule } from '@troupe/core';
 import { DbModule } from '@troupe/db';
 import { QueueModule } from '@troupe/queue';
+import { StorageModule } from '@troupe/storage';
 import { ApiModule } from './api/api.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
@@ -25,7 +26,7 @@ export class AppModule {
     if (config.roles.has('worker')) roleModules.push(WorkerModule);
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule, DbModule, QueueModule, AuthModule, HealthModule, ...roleModules],
+      imports: [ConfigModule.forRoot(config), ObservabilityModule, DbModule, QueueModule, StorageModule, AuthModule, HealthModule, ...roleModules],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

@@ -27,6 +27,7 @@ export interface AppConfig {
   auth: { adminKey?: string; cacheTtlMs: number };
   queue: { prefix: string; concurrency: number };
   shutdownTimeoutMs: number;
+  uploads: { maxFileBytes: number; maxVersionBytes: number; partBytes: number; sessionTtlMs: number; cleanupIntervalMs: number };
   /** Present when S3_ENDPOINT is set. */
   s3?: S3Config;
   /** Present when KUBECONFIG or KUBE_IN_CLUSTER is set. */
@@ -95,6 +96,13 @@ export function loadConfig(env: Env): AppConfig {
     auth: { adminKey: e.TROUPE_ADMIN_KEY, cacheTtlMs: e.AUTH_CACHE_TTL_MS },
     queue: { prefix: e.QUEUE_PREFIX, concurrency: e.WORKER_CONCURRENCY },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    uploads: {
+      maxFileBytes: e.UPLOAD_MAX_FILE_BYTES,
+      maxVersionBytes: e.UPLOAD_MAX_VERSION_BYTES,
+      partBytes: e.UPLOAD_PART_BYTES,
+      sessionTtlMs: e.UPLOAD_SESSION_TTL_MS,
+      cleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_MS,
+    },
     s3,
     kube,
   };

@@ -14,8 +14,11 @@ export interface EnqueueOptions extends Pick<JobsOptions, 'delay' | 'attempts' |
 export class QueueProducer {
   private readonly queues: Record<QueueName, Queue>;
 
-  constructor(@InjectQueue(QueueName.Maintenance) maintenance: Queue) {
-    this.queues = { [QueueName.Maintenance]: maintenance };
+  constructor(
+    @InjectQueue(QueueName.Maintenance) maintenance: Queue,
+    @InjectQueue(QueueName.ModelVerification) modelVerification: Queue,
+  ) {
+    this.queues = { [QueueName.Maintenance]: maintenance, [QueueName.ModelVerification]: modelVerification };
   }
 
   async enqueue<Q extends QueueName, N extends JobName<Q>>(

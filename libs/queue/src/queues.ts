@@ -5,6 +5,8 @@
 export const QueueName = {
   /** Housekeeping on a schedule: pruning revoked keys, expiring abandoned work. */
   Maintenance: 'maintenance',
+  /** Reads an uploaded model version's config and safetensors headers; marks it READY or FAILED. */
+  ModelVerification: 'model-verification',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -12,6 +14,11 @@ export interface JobPayloads {
   [QueueName.Maintenance]: {
     /** Deletes keys revoked longer ago than the retention. */
     'prune-revoked-keys': { retentionDays: number };
+    /** Aborts upload sessions past their TTL, in S3 and in the database. */
+    'expire-upload-sessions': Record<string, never>;
+  };
+  [QueueName.ModelVerification]: {
+    'verify-version': { versionId: string };
   };
 }
 

@@ -45,6 +45,9 @@ export class DisabledObjectStorage extends ObjectStorage {
   async presignedPartUrl(): Promise<string> {
     notConfigured();
   }
+  async deleteObject(): Promise<void> {
+    notConfigured();
+  }
   async deletePrefix(): Promise<number> {
     notConfigured();
   }

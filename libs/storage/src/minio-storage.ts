@@ -403,6 +403,14 @@ export class MinioObjectStorage extends ObjectStorage {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async deleteObject(key: string): Promise<void> {
+    try {
+      await this.client.removeObject(this.bucket, key);
+    } catch (err) {
+      throw this.fail(err, 'delete', key);
+    }
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     if (prefix.length === 0 || !prefix.endsWith('/')) {
       // A prefix like "p/m/v1" would also match "p/m/v10/...": refuse rather than delete too much.

@@ -121,6 +121,9 @@ export abstract class ObjectStorage {
     expirySeconds: number,
   ): Promise<string>;
 
+  /** Deletes one object; deleting a missing object is not an error. */
+  abstract deleteObject(key: string): Promise<void>;
+
   /** Deletes every object under `prefix` (which must end with '/'); returns how many were deleted. */
   abstract deletePrefix(prefix: string): Promise<number>;
 

@@ -214,20 +214,32 @@ async function ensureS3(
     notes.push(`Object storage: ${env.S3_ENDPOINT} from the environment`);
     return { endpoint: env.S3_ENDPOINT, accessKey: env.S3_ACCESS_KEY, secretKey: env.S3_SECRET_KEY, bucket };
   }
-  const { default: S3rver } = await import('s3rver');
   const directory = path.join(options.dataDir, 's3');
-  mkdirSync(directory, { recursive: true });
+  const server = await startS3Server({ directory, bucket, port: options.s3Port ?? 0 });
+  stoppers.push(server.stop);
+  log(`S3 server (s3rver) on ${server.endpoint}, data in ${directory}`);
+  notes.push(`Object storage: s3rver on ${server.endpoint}, bucket ${bucket}, data in ${directory}`);
+  return server;
+}
+
+/** An S3-protocol server (s3rver, file-backed) on loopback, with the bucket created. */
+export async function startS3Server(options: { directory: string; bucket: string; port?: number }): Promise<S3Endpoint & { stop: Stopper }> {
+  const { default: S3rver } = await import('s3rver');
+  mkdirSync(options.directory, { recursive: true });
   const server = new S3rver({
     address: '127.0.0.1',
-    port: options.s3Port ?? 0,
+    port: options.port ?? 0,
     silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
+    directory: options.directory,
+    configureBuckets: [{ name: options.bucket }],
   });
   const address = await server.run();
-  stoppers.push(() => server.close());
-  log(`S3 server (s3rver) on 127.0.0.1:${address.port}, data in ${directory}`);
-  notes.push(`Object storage: s3rver on 127.0.0.1:${address.port}, bucket ${bucket}, data in ${directory}`);
   // s3rver accepts any signature made with its fixed credentials.
-  return { endpoint: `http://127.0.0.1:${address.port}`, accessKey: 'S3RVER', secretKey: 'S3RVER', bucket };
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    accessKey: 'S3RVER',
+    secretKey: 'S3RVER',
+    bucket: options.bucket,
+    stop: () => server.close(),
+  };
 }

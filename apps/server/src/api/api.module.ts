@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
-import { ApiKeyModule, ProjectModule } from '@troupe/core';
+import { ApiKeyModule, ModelModule, ProjectModule } from '@troupe/core';
 import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ModelsController } from './models/models.controller';
+import { UploadsController } from './models/uploads.controller';
 import { ProjectsController } from './projects/projects.controller';
 
 /** The `api` role: management REST under /api/v1. */
 @Module({
-  imports: [ProjectModule, ApiKeyModule],
-  controllers: [ProjectsController, ApiKeysController],
+  imports: [ProjectModule, ApiKeyModule, ModelModule],
+  controllers: [ProjectsController, ApiKeysController, ModelsController, UploadsController],
 })
 export class ApiModule {}

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -35,5 +36,8 @@ export function sendError(
     return;
   }
   for (const [k, v] of Object.entries(rendered.headers)) reply.header(k, v);
+  // An upload refused before its body was read: close the connection after the answer instead of
+  // reading (possibly gigabytes of) the rest.
+  if (req.body instanceof Readable && !req.body.readableEnded) reply.header('connection', 'close');
   send(reply, rendered.body, rendered.status);
 }

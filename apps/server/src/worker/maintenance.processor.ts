@@ -1,7 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
-import { ApiKeyService } from '@troupe/core';
+import { ApiKeyService, UploadService } from '@troupe/core';
 import { JobName, JobPayloads, QueueName } from '@troupe/queue';
 import { Job } from 'bullmq';
 
@@ -16,6 +16,7 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit {
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     private readonly apiKeys: ApiKeyService,
+    private readonly uploads: UploadService,
   ) {
     super();
   }
@@ -31,10 +32,13 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit {
         this.logger.log(`pruned ${deleted} revoked API keys`);
         return { deleted };
       }
-      default: {
-        const unknownJob: never = job.name;
-        throw new Error(`unknown maintenance job ${String(unknownJob)}`);
+      case 'expire-upload-sessions': {
+        const aborted = await this.uploads.expireSessions();
+        if (aborted > 0) this.logger.log(`aborted ${aborted} expired upload sessions`);
+        return { aborted };
       }
+      default:
+        throw new Error(`unknown maintenance job ${(job as Job).name}`);
     }
   }
 }

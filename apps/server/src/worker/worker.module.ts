@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ApiKeyModule } from '@troupe/core';
+import { ApiKeyModule, ModelModule } from '@troupe/core';
 import { MaintenanceProcessor } from './maintenance.processor';
 import { MaintenanceScheduler } from './maintenance.scheduler';
 
@@ -7,5 +7,5 @@ import { MaintenanceScheduler } from './maintenance.scheduler';
  * The `worker` role: BullMQ processors (closed gracefully on shutdown by @nestjs/bullmq, which waits
  * for running jobs) and, in later features, the cluster watcher and the autoscaler loop.
  */
-@Module({ imports: [ApiKeyModule], providers: [MaintenanceProcessor, MaintenanceScheduler] })
+@Module({ imports: [ApiKeyModule, ModelModule], providers: [MaintenanceProcessor, MaintenanceScheduler] })
 export class WorkerModule {}

@@ -30,9 +30,22 @@ export function narrowScope(scope: TenantScope, projectId: string | undefined): 
   if (!projectId) return scope;
   if (scope.kind === 'all') return { kind: 'project', projectId };
   // A member asking for another project sees nothing, exactly as if it did not exist.
-  return scope.projectId === projectId ? scope : { kind: 'project', projectId: '00000000-0000-0000-0000-000000000000' };
+  return scope.projectId === projectId ? scope : { kind: 'project', projectId: NO_PROJECT };
 }
 
 export function canSeeProject(scope: TenantScope, projectId: string): boolean {
   return scope.kind === 'all' || scope.projectId === projectId;
 }
+
+/**
+ * The project a request acts on. Members and inference keys act on their own project (naming another
+ * one finds nothing, as if it did not exist); admin keys act on every project and must name one.
+ */
+export function projectFor(principal: Principal, requested: string | undefined): string | null {
+  if (principal.role === 'admin') return requested ?? null;
+  if (requested && requested !== principal.projectId) return NO_PROJECT;
+  return principal.projectId;
+}
+
+/** A project id that matches no row: what a member gets when naming another project. */
+export const NO_PROJECT = '00000000-0000-0000-0000-000000000000';
