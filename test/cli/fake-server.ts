@@ -81,6 +81,9 @@ export class FakeServer {
   partFault: (partNumber: number, attempt: number, uploadId: string) => PartFault = () => undefined;
   partSize: number;
   partDelayMs: number;
+  /** Most part requests being handled at the same time. */
+  maxPartsInFlight = 0;
+  private partsInFlight = 0;
   private readonly attempts = new Map<string, number>();
   private server?: Server;
   url = '';
@@ -343,8 +346,15 @@ export class FakeServer {
           req.socket.destroy();
           return;
         }
-        const data = await this.readBody(req);
-        if (this.partDelayMs) await new Promise((r) => setTimeout(r, this.partDelayMs));
+        this.partsInFlight++;
+        this.maxPartsInFlight = Math.max(this.maxPartsInFlight, this.partsInFlight);
+        let data: Buffer;
+        try {
+          data = await this.readBody(req);
+          if (this.partDelayMs) await new Promise((r) => setTimeout(r, this.partDelayMs));
+        } finally {
+          this.partsInFlight--;
+        }
         if (fault === 'error500') return this.error(res, req, 500, 'internal_error', 'Internal error');
         if (fault === 'gone') u.state = 'ABORTED';
         if (u.state !== 'ACTIVE') return this.error(res, req, 409, 'conflict', `Upload is ${u.state}`);

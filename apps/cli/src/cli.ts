@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -249,6 +250,7 @@ async function upload(
     },
   );
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
   const run = new UploadRun(
     {
       ...DEFAULT_PARAMS,

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** At most `permits` holders at once; waiters served first come, first served. */
 export class Semaphore {
   private readonly waiters: (() => void)[] = [];
@@ -43,6 +45,8 @@ export async function runAll(
   parent: AbortSignal,
 ): Promise<void> {
   const controller = new AbortController();
+  // Every waiting task listens on it (parts queued for the semaphore): that is no leak.
+  setMaxListeners(0, controller.signal);
   const onParentAbort = () => controller.abort(parent.reason);
   parent.addEventListener('abort', onParentAbort, { once: true });
   let first: { err: unknown } | undefined;

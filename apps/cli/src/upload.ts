@@ -174,7 +174,7 @@ export class UploadRun {
       signal,
       onRetry: (err, attempt, delay) =>
         this.log(
-          `${what}: ${(err as Error).message}; retry ${attempt}/${this.p.retries} in ${(delay / 1000).toFixed(1)}s`,
+          `${what}: ${describe(err)}; retry ${attempt}/${this.p.retries} in ${(delay / 1000).toFixed(1)}s`,
         ),
     });
   }
