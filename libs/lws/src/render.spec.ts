@@ -274,6 +274,38 @@ describe('renderLeaderWorkerSet: leader', () => {
     expect(main(leaderOf(l)).env?.map((e) => e.name)).toEqual(['A', 'M', 'Z']);
   });
 
+  it('takes the environment as a list too, with the same output', () => {
+    const asList = renderInput({
+      service: {
+        engine: {
+          image: 'i',
+          env: [
+            { name: 'Z', value: '1' },
+            { name: 'A', value: '2' },
+          ],
+        },
+      },
+    });
+    const asMap = renderInput({ service: { engine: { image: 'i', env: { A: '2', Z: '1' } } } });
+    expect(renderLeaderWorkerSet(asList)).toEqual(renderLeaderWorkerSet(asMap));
+    const twice = renderInput({
+      service: {
+        engine: {
+          image: 'i',
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'A', value: '2' },
+          ],
+        },
+      },
+    });
+    expect(issuesOf(twice)).toEqual({ 'engine.env[1]': 'A is set twice' });
+    const reserved = renderInput({
+      service: { engine: { image: 'i', env: [{ name: 'AWS_SECRET_ACCESS_KEY', value: 'x' }] } },
+    });
+    expect(issuesOf(reserved)['engine.env[0]']).toMatch(/set by the platform/);
+  });
+
   it('mounts /dev/shm (memory emptyDir) and the weights at /models', () => {
     const spec = leaderOf(lws).spec;
     expect(leader.volumeMounts).toEqual([
@@ -572,6 +604,45 @@ describe('renderLeaderWorkerSet: quoting of user values', () => {
 
   it('accepts the valid input with no issues', () => {
     expect(validateRenderInput(renderInput())).toEqual([]);
+  });
+});
+
+describe('renderLeaderWorkerSet: scripts parse', () => {
+  const lws = renderLeaderWorkerSet(
+    renderInput({ service: { engine: { image: 'i', extraArgs: ['--x', "a'b$(c)"] } } }),
+  );
+  const containers: Container[] = [leaderOf(lws), workerOf(lws)].flatMap((t) => [
+    ...(t.spec.initContainers ?? []),
+    ...t.spec.containers,
+  ]);
+  const lwsEnv = {
+    LWS_LEADER_ADDRESS: 'llama-405b-0.llama-405b.team-a',
+    LWS_GROUP_SIZE: '2',
+    LWS_WORKER_INDEX: '0',
+  };
+
+  it.skipIf(!existsSync('/bin/sh'))(
+    'every sh -c script is valid POSIX shell after Kubernetes expansion',
+    () => {
+      expect(containers).toHaveLength(4);
+      for (const c of containers) {
+        expect(c.command?.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+        execFileSync('/bin/sh', ['-n', '-c', kubeExpand(script(c), lwsEnv)]);
+      }
+      expect(kubeExpand(script(main(workerOf(lws))), lwsEnv)).toContain(
+        'ray start --address=llama-405b-0.llama-405b.team-a:6379 --block',
+      );
+    },
+  );
+
+  const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
+  it.skipIf(!python)('the leader’s wait-for-workers Python compiles', () => {
+    const s = script(main(leaderOf(lws)));
+    const code = /python3 -c '([^']*)'/.exec(s)?.[1];
+    expect(code).toContain('LWS_GROUP_SIZE');
+    execFileSync(python as string, ['-c', 'import sys; compile(sys.stdin.read(), "wait", "exec")'], {
+      input: code,
+    });
   });
 });
 

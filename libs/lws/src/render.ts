@@ -51,8 +51,8 @@ export interface EngineSpec {
   image: string;
   /** Extra `vllm serve` arguments; may not set what the platform owns (see validateExtraArgs). */
   extraArgs?: string[];
-  /** Extra environment of the vLLM/Ray containers (leader and workers). */
-  env?: Record<string, string>;
+  /** Extra environment of the vLLM/Ray containers (leader and workers); rendered sorted by name. */
+  env?: Record<string, string> | { name: string; value: string }[];
   maxModelLen?: number;
   dtype?: string;
   gpuMemoryUtilization?: number;
@@ -302,6 +302,14 @@ function checkS3(issues: FieldIssue[], w: WeightsSource): void {
   }
 }
 
+/** The user environment as entries, whichever form it was given in, with the field to report. */
+function envEntries(env: EngineSpec['env']): { name: string; value: string; field: string }[] {
+  if (Array.isArray(env)) {
+    return env.map((e, i) => ({ name: e?.name, value: e?.value, field: `engine.env[${i}]` }));
+  }
+  return Object.entries(env ?? {}).map(([name, value]) => ({ name, value, field: `engine.env.${name}` }));
+}
+
 function sizingOf(input: RenderInput): GroupSizing | FieldIssue[] {
   const s = input.service;
   return sizeGroup({
@@ -383,16 +391,17 @@ export function validateRenderInput(input: RenderInput): FieldIssue[] {
           : [],
     }),
   );
-  for (const [k, v] of Object.entries(e?.env ?? {})) {
-    const field = `engine.env.${k}`;
-    if (!ENV_NAME_RE.test(k))
+  const seen = new Set<string>();
+  for (const { name: k, value: v, field } of envEntries(e?.env)) {
+    if (typeof k !== 'string' || !ENV_NAME_RE.test(k)) {
       issues.push({ field, message: 'must be a valid variable name ([A-Za-z_][A-Za-z0-9_]*)' });
-    else if (k.startsWith('LWS_') || (RESERVED_ENV as readonly string[]).includes(k)) {
+    } else if (k.startsWith('LWS_') || (RESERVED_ENV as readonly string[]).includes(k)) {
       issues.push({
         field,
         message: 'is set by the platform (credentials come from a Secret, never inline)',
       });
-    }
+    } else if (seen.has(k)) issues.push({ field, message: `${k} is set twice` });
+    else seen.add(k);
     if (typeof v !== 'string' || v.includes('\0')) issues.push({ field, message: 'must be a string' });
   }
   if (e?.maxModelLen !== undefined && !(isInt(e.maxModelLen) && e.maxModelLen > 0)) {
@@ -634,7 +643,10 @@ function engineEnv(input: RenderInput): EnvVar[] {
       { name: 'RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING', value: '0' },
     );
   }
-  for (const [name, value] of Object.entries(sorted(input.service.engine.env))) env.push({ name, value });
+  const user = envEntries(input.service.engine.env).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
+  for (const { name, value } of user) env.push({ name, value });
   return env;
 }
 
