@@ -18,3 +18,5 @@ export * from './models/upload.service';
 export * from './models/model.module';
 export * from './models/file-path';
 export * from './models/part-plan';
+export * from './models/verification.service';
+export * as verification from './models/verification';

@@ -3,9 +3,10 @@ import { ModelRepository } from './model.repository';
 import { ModelService } from './model.service';
 import { UploadRepository } from './upload.repository';
 import { UploadService } from './upload.service';
+import { VerificationService } from './verification.service';
 
 @Module({
-  providers: [ModelRepository, UploadRepository, ModelService, UploadService],
-  exports: [ModelService, UploadService, ModelRepository],
+  providers: [ModelRepository, UploadRepository, ModelService, UploadService, VerificationService],
+  exports: [ModelService, UploadService, VerificationService, ModelRepository],
 })
 export class ModelModule {}

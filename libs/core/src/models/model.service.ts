@@ -93,7 +93,14 @@ export class ModelService {
     if (row.state !== 'VERIFYING') {
       await this.models.transition(row.id, ['UPLOADING', 'FAILED'], { state: 'VERIFYING', failureReason: null });
     }
-    await this.queues.enqueue(QueueName.ModelVerification, 'verify-version', { versionId: row.id }, { jobId: row.id });
+    // Finished jobs are removed at once, so the job id collapses only concurrent duplicates and a
+    // version finalized again after FAILED gets a new run.
+    await this.queues.enqueue(
+      QueueName.ModelVerification,
+      'verify-version',
+      { versionId: row.id },
+      { jobId: row.id, removeOnComplete: true, removeOnFail: true },
+    );
     return this.getVersion(ref, version);
   }
 
