@@ -290,7 +290,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     expect(server.version('demo', 'v2')!.files.get('big.bin')!.sha256).toBe(sums2.get('big.bin'));
   });
 
-  it('prints the reason and exits 1 when verification fails; refuses a FAILED version', async () => {
+  it('prints the reason and exits 1 when verification fails; the fixed checkpoint then goes into the same version', async () => {
     await login();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'troupe-ckpt-'));
     writeCheckpoint(dir, [{ path: 'weights.bin', size: 10 }]);
@@ -301,9 +301,15 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     expect(r.stderr).toContain(
       'error: verification failed: config.json is missing: add it and upload to a new version',
     );
-    const again = await runCli(args, env);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain('is FAILED (config.json is missing');
+
+    writeCheckpoint(dir, [{ path: 'config.json', size: 0, content: '{}' }]);
+    const again = await runCli(['--json', ...args], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('demo/bad FAILED verification (config.json is missing');
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      state: 'READY',
+      stats: { filesUploaded: 1, filesSkipped: 1 },
+    });
 
     const noModel = await runCli(['models', 'upload', dir, '--model', 'ghost', '--version', 'v1'], env);
     expect(noModel.code).toBe(1);

@@ -282,7 +282,9 @@ export class FakeServer {
       if (d === 'files' && method === 'PUT') {
         const path = [e, ...rest].join('/');
         const data = await this.readBody(req);
-        if (v.state !== 'UPLOADING') return this.error(res, req, 409, 'conflict', `Version is ${v.state}`);
+        if (v.state !== 'UPLOADING' && v.state !== 'FAILED') {
+          return this.error(res, req, 409, 'conflict', `Version is ${v.state}`);
+        }
         const expected = req.headers['x-content-sha256'];
         const actual = createHash('sha256').update(data).digest('hex');
         if (expected && expected !== actual)
@@ -310,8 +312,9 @@ export class FakeServer {
         return this.send(res, req, 201, { uploadId, partSize, partCount, expiresAt });
       }
       if (d === 'finalize' && method === 'POST') {
-        if (v.state !== 'UPLOADING') return this.error(res, req, 409, 'conflict', `Version is ${v.state}`);
+        if (v.state === 'READY') return this.error(res, req, 409, 'conflict', `Version is ${v.state}`);
         v.state = 'VERIFYING';
+        v.failureReason = null;
         setTimeout(() => {
           if (!v.files.has('config.json')) {
             v.state = 'FAILED';

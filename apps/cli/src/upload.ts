@@ -145,11 +145,13 @@ export class UploadRun {
     let v = await this.ensureVersion();
     if (v.state === 'READY') return { version: this.checkReady(v, files), stats: this.finishStats(started) };
     if (v.state === 'FAILED') {
-      throw new CliError(
-        `${model}/${version} is FAILED (${v.failureReason ?? 'no reason given'}) and takes no more files: upload to a new version`,
+      // A failed version still takes files: upload what differs (e.g. the missing config.json), verify again.
+      this.log(
+        `${model}/${version} FAILED verification (${v.failureReason ?? 'no reason given'}); ` +
+          'uploading what differs and verifying again',
       );
     }
-    if (v.state === 'UPLOADING') {
+    if (v.state === 'UPLOADING' || v.state === 'FAILED') {
       await this.uploadFiles(v, files);
       this.d.state.remove();
       v = await this.finalize();
@@ -467,7 +469,7 @@ export class UploadRun {
       // Finalized already (a retried request whose answer was lost, or a concurrent run).
       if (err instanceof ApiError && err.status === 409) {
         const v = await client.getVersion(model, version);
-        if (v.state !== 'UPLOADING') return v;
+        if (v.state === 'VERIFYING' || v.state === 'READY') return v;
       }
       throw err;
     }
