@@ -30,6 +30,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     sums = writeCheckpoint(ckpt, [
       { path: 'config.json', size: 0, content: '{"architectures":["FakeForCausalLM"]}' },
       { path: 'tokenizer/tokenizer.json', size: 100 * KiB },
+      { path: 'tokenizer/added_tokens.json', size: 0, content: '' },
       { path: 'model-00001-of-00002.safetensors', size: 1024 * KiB + 123 },
       { path: 'model-00002-of-00002.safetensors', size: 700 * KiB },
     ]);
@@ -156,10 +157,10 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     expect(r.code, r.stderr).toBe(0);
     expectUploaded();
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ version: 'v1', state: 'READY', metadata: { fileCount: 4 } });
+    expect(out).toMatchObject({ version: 'v1', state: 'READY', metadata: { fileCount: 5 } });
     // 1024 KiB + 123 B -> 17 parts, 700 KiB -> 11 parts.
     expect(out.stats).toMatchObject({
-      filesUploaded: 4,
+      filesUploaded: 5,
       filesSkipped: 0,
       partsSent: 28,
       partsResumed: 0,
@@ -169,6 +170,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     const smallPuts = server.log.filter((l) => l.method === 'PUT' && l.path.includes('/files/'));
     expect(smallPuts.map((l) => l.path).sort()).toEqual([
       '/api/v1/models/demo/versions/v1/files/config.json',
+      '/api/v1/models/demo/versions/v1/files/tokenizer/added_tokens.json',
       '/api/v1/models/demo/versions/v1/files/tokenizer/tokenizer.json',
     ]);
     expect(r.stderr).toContain('not uploading 1 hidden entry: .gitattributes');
@@ -179,7 +181,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     // Again: every file is there with its size, nothing is sent.
     const again = await runCli(['--json', ...upload()], env);
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).stats).toMatchObject({ filesSkipped: 4, partsSent: 0 });
+    expect(JSON.parse(again.stdout).stats).toMatchObject({ filesSkipped: 5, partsSent: 0 });
     expect(again.stderr).toContain('already READY');
   });
 

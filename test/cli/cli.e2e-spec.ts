@@ -34,7 +34,7 @@ interface Checkpoint {
   sizes: Map<string, number>;
 }
 
-/** A tiny-Llama-shaped checkpoint whose first shard is ~70 MiB of random weights; ~85 MiB in all. */
+/** A tiny-Llama-shaped checkpoint whose first shard is ~70 MiB of random weights; ~85 MiB in all, and an empty file. */
 function writeBigCheckpoint(dir: string): Checkpoint {
   const opts = {
     layers: 3,
@@ -76,6 +76,7 @@ function writeBigCheckpoint(dir: string): Checkpoint {
   });
   put('config.json', Buffer.from(JSON.stringify(verification.tinyLlamaConfig(opts), null, 2)));
   put('tokenizer.json', Buffer.from(verification.tinyTokenizerJson()));
+  put('added_tokens.json', Buffer.alloc(0));
   put(
     verification.INDEX_FILE,
     Buffer.from(JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap })),
@@ -210,14 +211,14 @@ describe('troupe CLI against the real server', () => {
 
     const show = await runCli(['models', 'show', 'tiny-llama'], env);
     expect(show.code, show.stderr).toBe(0);
-    expect(show.stdout).toContain('version v1: READY, 5 files');
+    expect(show.stdout).toContain('version v1: READY, 6 files');
     expect(show.stdout).toContain(`${shard}`);
     expect(show.stdout).toContain(ckpt.sums.get(shard)!);
 
     // Everything is there: a new run sends nothing.
     const third = await runCli(['--json', ...args], env);
     expect(third.code, third.stderr).toBe(0);
-    expect(JSON.parse(third.stdout).stats).toMatchObject({ filesSkipped: 5, partsSent: 0, bytesSent: 0 });
+    expect(JSON.parse(third.stdout).stats).toMatchObject({ filesSkipped: 6, partsSent: 0, bytesSent: 0 });
   }, 240_000);
 
   it('retries parts when the connection drops mid-upload', async () => {

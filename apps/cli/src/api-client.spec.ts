@@ -1,5 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ApiError, encodePath, isTransient, NetworkError, toApiError } from './api-client';
+import { ApiClient, ApiError, encodePath, isTransient, NetworkError, toApiError } from './api-client';
+import { LocalFileError, readRange } from './io';
 import { errorMessage } from './cli';
 
 describe('api client errors', () => {
@@ -40,5 +45,45 @@ describe('api client errors', () => {
 
   it('encodes file paths segment by segment', () => {
     expect(encodePath('sub dir/a#b.json')).toBe('sub%20dir/a%23b.json');
+  });
+});
+
+describe('api client requests', () => {
+  it('sends raw bodies with content-length and sha256, and reports a local read failure as such', async () => {
+    const seen: { headers: Record<string, unknown>; bytes: number; url: string }[] = [];
+    const server = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, bytes, url: req.url ?? '' });
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ path: 'a', size: bytes, sha256: 'x' }));
+      });
+      req.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const client = new ApiClient({ url: `http://127.0.0.1:${port}/`, key: 'k', projectId: 'p1' });
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'troupe-client-')), 'f');
+    writeFileSync(file, '0123456789');
+    try {
+      const ok = await client.putFile('m', 'v', 'dir/f x', readRange(file, 0, 10), 10, { sha256: 'ab' });
+      expect(ok.size).toBe(10);
+      expect(seen[0].url).toBe('/api/v1/models/m/versions/v/files/dir/f%20x?projectId=p1');
+      expect(seen[0].headers).toMatchObject({
+        authorization: 'Bearer k',
+        'content-length': '10',
+        'content-type': 'application/octet-stream',
+        'x-content-sha256': 'ab',
+      });
+      const empty = await client.putFile('m', 'v', 'empty', readRange(file, 0, 0), 0);
+      expect(empty.size).toBe(0);
+      const short = await client.putPart('u1', 1, readRange(file, 5, 10), 10).catch((e: unknown) => e);
+      expect(short).toBeInstanceOf(LocalFileError);
+    } finally {
+      await client.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
