@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,8 +44,11 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     env = { TROUPE_CONFIG: path.join(tmp, 'config.json') };
   });
 
-  afterEach(() => server.stop());
-  afterAll(() => undefined);
+  afterEach(async () => {
+    await server.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  afterAll(() => rmSync(ckpt, { recursive: true, force: true }));
 
   const login = async () => {
     const r = await runCli(['login', '--url', server.url, '--key', MEMBER], env);
@@ -271,7 +274,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
 
   it('starts a file over when it changed since the interrupted run', async () => {
     await login();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'troupe-ckpt-'));
+    const dir = mkdtempSync(path.join(tmp, 'ckpt-'));
     writeCheckpoint(dir, [
       { path: 'config.json', size: 0, content: '{}' },
       { path: 'big.bin', size: 1024 * KiB },
@@ -294,7 +297,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
 
   it('prints the reason and exits 1 when verification fails; the fixed checkpoint then goes into the same version', async () => {
     await login();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'troupe-ckpt-'));
+    const dir = mkdtempSync(path.join(tmp, 'ckpt-'));
     writeCheckpoint(dir, [{ path: 'weights.bin', size: 10 }]);
     const args = ['models', 'upload', dir, '--model', 'demo', '--version', 'bad', '--poll-interval-ms', '50'];
     const r = await runCli(args, env);

@@ -183,7 +183,6 @@ describe('troupe CLI against the real server', () => {
     expect(interrupted.code, interrupted.stderr).toBe(130);
     expect(interrupted.stderr).toContain('interrupted; run the same command again to resume');
 
-    await new Promise((r) => setTimeout(r, 300)); // parts whose bytes had all arrived may still land
     const session = await app.call('GET', `/api/v1/uploads/${uploadId}`, { key: memberKey });
     expect(session.body).toMatchObject({ state: 'ACTIVE', partCount, partSize: PART });
     const partsBefore = session.body.parts.length;
@@ -195,8 +194,10 @@ describe('troupe CLI against the real server', () => {
     const out = JSON.parse(second.stdout);
     expect(out.state).toBe('READY');
     expect(out.stats.sessionsResumed).toBe(1);
-    expect(out.stats.partsResumed).toBe(partsBefore);
-    expect(out.stats.partsSent).toBe(partCount - partsBefore);
+    // Only the missing parts went out (a part whose bytes had all arrived may have landed since).
+    expect(out.stats.partsResumed).toBeGreaterThanOrEqual(partsBefore);
+    expect(out.stats.partsSent + out.stats.partsResumed).toBe(partCount);
+    expect(out.stats.partsSent).toBeLessThan(partCount);
     expect(out.metadata).toBeTruthy();
     expect(existsSync(stateFile)).toBe(false);
 
