@@ -76,14 +76,22 @@ const REASON = {
   tooManyPods: 'Too many pods',
 };
 
+/** Per-run indexes over the cluster view (see prepare / addPlaced). */
+export interface Prepared {
+  used: Map<string, Record<string, number>>;
+  podCount: Map<string, number>;
+  nodeOf: Map<string, NodeView>;
+  /** Placed pods that carry required anti-affinity terms. */
+  withAnti: PlacedPod[];
+}
+
+function hasAnti(p: PodView): boolean {
+  return (p.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0;
+}
+
 /** Why `pod` cannot go on `node` (first failing filter), or undefined when it fits. */
-export function unfit(
-  pod: PodView,
-  node: NodeView,
-  view: ClusterView,
-  used: Map<string, Record<string, number>>,
-  podCount: Map<string, number>,
-): string[] | undefined {
+export function unfit(pod: PodView, node: NodeView, view: ClusterView, pre: Prepared): string[] | undefined {
+  const { used, podCount, nodeOf } = pre;
   if (node.unschedulable) return [REASON.unschedulable];
   const untolerated = node.taints.find(
     (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.tolerations, t),
@@ -100,7 +108,6 @@ export function unfit(
     if (amount > free + 1e-9) insufficient.push(`Insufficient ${res}`);
   }
   if (insufficient.length) return insufficient;
-  const nodeOf = new Map(view.nodes.map((n) => [n.name, n]));
   const domain = (nodeName: string, key: string): string | undefined => nodeOf.get(nodeName)?.labels[key];
   for (const term of pod.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
     const value = node.labels[term.topologyKey];
@@ -123,7 +130,7 @@ export function unfit(
       return [REASON.antiAffinity];
     }
   }
-  for (const p of view.placed) {
+  for (const p of pre.withAnti) {
     for (const term of p.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
       const value = node.labels[term.topologyKey];
       if (
@@ -138,20 +145,30 @@ export function unfit(
   return undefined;
 }
 
-/** Resources requested by placed pods, and pod counts, per node. */
-export function usage(view: ClusterView): {
-  used: Map<string, Record<string, number>>;
-  podCount: Map<string, number>;
-} {
-  const used = new Map<string, Record<string, number>>();
-  const podCount = new Map<string, number>();
-  for (const p of view.placed) {
-    const u = used.get(p.nodeName) ?? {};
-    for (const [r, v] of Object.entries(p.requests)) u[r] = (u[r] ?? 0) + v;
-    used.set(p.nodeName, u);
-    podCount.set(p.nodeName, (podCount.get(p.nodeName) ?? 0) + 1);
-  }
-  return { used, podCount };
+/** Resources requested by placed pods and pod counts per node, and other per-run indexes. */
+export function prepare(view: ClusterView): Prepared {
+  const pre: Prepared = {
+    used: new Map(),
+    podCount: new Map(),
+    nodeOf: new Map(view.nodes.map((n) => [n.name, n])),
+    withAnti: [],
+  };
+  for (const p of view.placed) account(pre, p);
+  return pre;
+}
+
+function account(pre: Prepared, p: PlacedPod): void {
+  const u = pre.used.get(p.nodeName) ?? {};
+  for (const [r, v] of Object.entries(p.requests)) u[r] = (u[r] ?? 0) + v;
+  pre.used.set(p.nodeName, u);
+  pre.podCount.set(p.nodeName, (pre.podCount.get(p.nodeName) ?? 0) + 1);
+  if (hasAnti(p)) pre.withAnti.push(p);
+}
+
+/** Records a pod just bound, in the view and the indexes. */
+export function addPlaced(view: ClusterView, pre: Prepared, p: PlacedPod): void {
+  view.placed.push(p);
+  account(pre, p);
 }
 
 export function failureMessage(total: number, reasons: Record<string, number>): string {
@@ -165,11 +182,11 @@ export function failureMessage(total: number, reasons: Record<string, number>): 
  * Picks a node: among feasible nodes, the one with the most free GPUs, then the least requested CPU
  * (like the default LeastAllocated scoring), then by name.
  */
-export function placePod(pod: PodView, view: ClusterView, pre = usage(view)): PlacementResult {
+export function placePod(pod: PodView, view: ClusterView, pre = prepare(view)): PlacementResult {
   const reasons: Record<string, number> = {};
   let best: { node: NodeView; score: [number, number] } | undefined;
   for (const node of view.nodes) {
-    const why = unfit(pod, node, view, pre.used, pre.podCount);
+    const why = unfit(pod, node, view, pre);
     if (why) {
       for (const r of why) reasons[r] = (reasons[r] ?? 0) + 1;
       continue;

@@ -11,7 +11,7 @@ import type { Condition } from '../types/meta';
 import type { Node, Pod } from '../types/workloads';
 import { nowRfc3339 } from '../util/duration';
 import { parseQuantity } from '../util/quantity';
-import { placePod, usage, type ClusterView, type NodeView, type PlacedPod, type PodView } from './placement';
+import { addPlaced, placePod, prepare, type ClusterView, type NodeView, type PlacedPod, type PodView } from './placement';
 
 const SOURCE = { component: 'default-scheduler' };
 const ALL = '*';
@@ -113,7 +113,7 @@ export class Scheduler {
     }
     pods.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
     const view: ClusterView = { nodes, placed };
-    const pre = usage(view);
+    const pre = prepare(view);
     for (const pod of pods) {
       const pv = podView(pod);
       const result = placePod(pv, view, pre);
@@ -121,12 +121,7 @@ export class Scheduler {
       if (result.node) {
         this.bind(pod, result.node);
         this.pending.delete(key);
-        const p: PlacedPod = { ...pv, nodeName: result.node };
-        placed.push(p);
-        const u = pre.used.get(result.node) ?? {};
-        for (const [r, v] of Object.entries(p.requests)) u[r] = (u[r] ?? 0) + v;
-        pre.used.set(result.node, u);
-        pre.podCount.set(result.node, (pre.podCount.get(result.node) ?? 0) + 1);
+        addPlaced(view, pre, { ...pv, nodeName: result.node });
       } else if ('message' in result) {
         this.markUnschedulable(pod, result.message);
       }
