@@ -39,7 +39,9 @@ function lws(name: string, groups = 8, size = 4): Record<string, unknown> {
       leaderWorkerTemplate: {
         size,
         workerTemplate: {
-          spec: { containers: [{ name: 'nginx', image: 'nginx:1.14.2', resources: { requests: { cpu: '50m' } } }] },
+          spec: {
+            containers: [{ name: 'nginx', image: 'nginx:1.14.2', resources: { requests: { cpu: '50m' } } }],
+          },
         },
       },
     },
@@ -88,7 +90,11 @@ async function apply(sim: ClusterSim, body: Record<string, unknown>): Promise<vo
   const meta = body.metadata as { name: string };
   const res = await fetch(
     `${sim.url}/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/${meta.name}?fieldManager=bench`,
-    { method: 'PATCH', headers: { 'Content-Type': 'application/apply-patch+yaml' }, body: JSON.stringify(body) },
+    {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/apply-patch+yaml' },
+      body: JSON.stringify(body),
+    },
   );
   if (res.status >= 300) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
 }
@@ -131,8 +137,11 @@ async function timeToReady(sim: ClusterSim, name: string): Promise<number> {
   const readyPods = new Set<string>();
   const done = new Promise<number>((resolve) => {
     watch.onLine((line) => {
-      const ev = JSON.parse(line) as { object: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } } };
-      if (ev.object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) readyPods.add(ev.object.metadata.name);
+      const ev = JSON.parse(line) as {
+        object: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } };
+      };
+      if (ev.object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        readyPods.add(ev.object.metadata.name);
       if (readyPods.size === 32) resolve(performance.now());
     });
   });
@@ -156,7 +165,9 @@ async function main(): Promise<void> {
   const baselineHeap = heapUsed() - heap0;
   const perObjectMs = baselineMs / 3200;
   console.log('baseline: 3,200 pod-shaped objects put into a bare store (no API, no controllers)');
-  console.log(`  ${fmt(baselineMs)} ms total, ${fmt(perObjectMs * 1000, 2)} µs/object, heap +${fmt(baselineHeap / MiB)} MiB\n`);
+  console.log(
+    `  ${fmt(baselineMs)} ms total, ${fmt(perObjectMs * 1000, 2)} µs/object, heap +${fmt(baselineHeap / MiB)} MiB\n`,
+  );
   bare.list('pods'); // keep it alive until here
 
   // ---------------------------------------------------------------- 1. time to Ready
@@ -164,11 +175,19 @@ async function main(): Promise<void> {
   const times: number[] = [];
   for (let i = 0; i < 7; i++) times.push(await timeToReady(sim, `ttr-${i}`));
   const ttr = median(times);
-  console.log('1. apply an LWS of 8 groups x 4 pods (zero delays) -> 32 pods Ready (seen on a watch), 7 runs');
-  console.log(`  median ${fmt(ttr)} ms (min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))}); goal < 1000 ms`);
-  console.log(`  = ${fmt(ttr / (perObjectMs * 32), 0)}x the baseline cost of putting 32 plain objects (${fmt(perObjectMs * 32, 2)} ms)\n`);
+  console.log(
+    '1. apply an LWS of 8 groups x 4 pods (zero delays) -> 32 pods Ready (seen on a watch), 7 runs',
+  );
+  console.log(
+    `  median ${fmt(ttr)} ms (min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))}); goal < 1000 ms`,
+  );
+  console.log(
+    `  = ${fmt(ttr / (perObjectMs * 32), 0)}x the baseline cost of putting 32 plain objects (${fmt(perObjectMs * 32, 2)} ms)\n`,
+  );
   for (let i = 0; i < 7; i++) {
-    await fetch(`${sim.url}/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/ttr-${i}`, { method: 'DELETE' });
+    await fetch(`${sim.url}/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/ttr-${i}`, {
+      method: 'DELETE',
+    });
   }
   await sim.idle();
 
@@ -177,18 +196,34 @@ async function main(): Promise<void> {
   const N = 20_000;
   const storeOnly = new ObjectStore(20_000);
   const ts0 = performance.now();
-  for (let i = 0; i < N; i++) storeOnly.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i % 100}`, namespace: 'default' }, data: { i: String(i) } });
+  for (let i = 0; i < N; i++)
+    storeOnly.put('configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `c${i % 100}`, namespace: 'default' },
+      data: { i: String(i) },
+    });
   const storeRate = N / ((performance.now() - ts0) / 1000);
   for (const watchers of [1, 10]) {
     const streams = await Promise.all(
-      Array.from({ length: watchers }, () => openWatch(`${sim.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${sim.store.currentRv()}`)),
+      Array.from({ length: watchers }, () =>
+        openWatch(
+          `${sim.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${sim.store.currentRv()}`,
+        ),
+      ),
     );
     await new Promise((r) => setTimeout(r, 50));
     const t0 = performance.now();
     for (let i = 0; i < N; i++) {
       const name = `w${i % 100}`;
-      const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { i: String(i) } };
-      if (sim.api.tryGet(cmDef, 'default', name)) sim.api.update(cmDef, 'default', name, body, { internal: true });
+      const body = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: 'default' },
+        data: { i: String(i) },
+      };
+      if (sim.api.tryGet(cmDef, 'default', name))
+        sim.api.update(cmDef, 'default', name, body, { internal: true });
       else sim.api.create(cmDef, 'default', body, { internal: true });
       if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
     }
@@ -196,7 +231,9 @@ async function main(): Promise<void> {
     const secs = (performance.now() - t0) / 1000;
     const delivered = (N * watchers) / secs;
     console.log(`2. watch throughput: ${N} writes through the API, ${watchers} HTTP watcher(s)`);
-    console.log(`  ${fmt(delivered, 0)} events/s delivered (${fmt(N / secs, 0)} writes/s); baseline bare-store puts ${fmt(storeRate, 0)}/s`);
+    console.log(
+      `  ${fmt(delivered, 0)} events/s delivered (${fmt(N / secs, 0)} writes/s); baseline bare-store puts ${fmt(storeRate, 0)}/s`,
+    );
     console.log(`  = ${fmt(delivered / storeRate, 2)}x the baseline rate\n`);
     for (const s of streams) s.close();
   }
@@ -211,8 +248,12 @@ async function main(): Promise<void> {
   const allReady = new Promise<void>((resolve) => {
     big.store.subscribe((ev) => {
       if (ev.resource !== 'pods' || ev.type === 'DELETED') return;
-      const conds = (ev.object.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions;
-      if (conds?.some((c) => c.type === 'Ready' && c.status === 'True') && !readySet.has(ev.object.metadata.name as string)) {
+      const conds = (ev.object.status as { conditions?: { type: string; status: string }[] } | undefined)
+        ?.conditions;
+      if (
+        conds?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+        !readySet.has(ev.object.metadata.name as string)
+      ) {
         readySet.add(ev.object.metadata.name as string);
         readyCount++;
         if (readyCount === 3200) resolve();
@@ -227,9 +268,15 @@ async function main(): Promise<void> {
   const heap = heapUsed() - before;
   const rss = process.memoryUsage().rss;
   console.log('3. 100 LWS x 8 groups x 4 pods = 3,200 pods, all Ready');
-  console.log(`  ${fmt(allMs, 0)} ms to all Ready; heap +${fmt(heap / MiB)} MiB (goal < 300 MiB), rss ${fmt(rss / MiB)} MiB`);
-  console.log(`  = ${fmt(heap / Math.max(baselineHeap, 1), 1)}x the baseline heap of 3,200 plain pod objects (${fmt(baselineHeap / MiB)} MiB)`);
-  console.log(`  store: ${big.store.count('pods')} pods, ${big.store.count('apps/statefulsets')} statefulsets, ${big.store.count('events')} events, resourceVersion ${big.store.currentRv()}`);
+  console.log(
+    `  ${fmt(allMs, 0)} ms to all Ready; heap +${fmt(heap / MiB)} MiB (goal < 300 MiB), rss ${fmt(rss / MiB)} MiB`,
+  );
+  console.log(
+    `  = ${fmt(heap / Math.max(baselineHeap, 1), 1)}x the baseline heap of 3,200 plain pod objects (${fmt(baselineHeap / MiB)} MiB)`,
+  );
+  console.log(
+    `  store: ${big.store.count('pods')} pods, ${big.store.count('apps/statefulsets')} statefulsets, ${big.store.count('events')} events, resourceVersion ${big.store.currentRv()}`,
+  );
   await big.close();
 }
 

@@ -11,7 +11,15 @@ import type { Condition } from '../types/meta';
 import type { Node, Pod } from '../types/workloads';
 import { nowRfc3339 } from '../util/duration';
 import { parseQuantity } from '../util/quantity';
-import { addPlaced, placePod, prepare, type ClusterView, type NodeView, type PlacedPod, type PodView } from './placement';
+import {
+  addPlaced,
+  placePod,
+  prepare,
+  type ClusterView,
+  type NodeView,
+  type PlacedPod,
+  type PodView,
+} from './placement';
 
 const SOURCE = { component: 'default-scheduler' };
 const ALL = '*';

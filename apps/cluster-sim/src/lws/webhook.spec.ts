@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import type { LeaderWorkerSet } from '../types/lws';
+import { defaultLeaderWorkerSet, validateLeaderWorkerSet } from './webhook';
+
+const lws = (spec: Partial<LeaderWorkerSet['spec']> = {}, name = 'web'): LeaderWorkerSet =>
+  defaultLeaderWorkerSet({
+    metadata: { name },
+    spec: {
+      replicas: 2,
+      leaderWorkerTemplate: {
+        size: 2,
+        workerTemplate: { spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+      ...spec,
+    },
+  });
+
+const errors = (o: LeaderWorkerSet, old?: LeaderWorkerSet): string[] =>
+  validateLeaderWorkerSet(o, old).map((e) => `${e.field}: ${e.body}`);
+
+describe('defaultLeaderWorkerSet', () => {
+  it('fills the rollout strategy, network config and restart policy', () => {
+    const out = lws({
+      leaderWorkerTemplate: { restartPolicy: 'Default', workerTemplate: { spec: { containers: [] } } },
+    });
+    expect(out.spec.rolloutStrategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdateConfiguration: { maxUnavailable: 1, maxSurge: 0, partition: 0 },
+    });
+    expect(out.spec.networkConfig).toEqual({ subdomainPolicy: 'Shared' });
+    expect(out.spec.leaderWorkerTemplate.restartPolicy).toBe('None');
+  });
+});
+
+describe('validateLeaderWorkerSet', () => {
+  it.each([
+    ['valid', lws(), []],
+    [
+      'name',
+      lws({}, '1web'),
+      [
+        "metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      ],
+    ],
+    [
+      'replicas',
+      lws({ replicas: -1 }),
+      ['spec.replicas: Invalid value: -1: replicas must be equal or greater than 0'],
+    ],
+    [
+      'size',
+      lws({
+        leaderWorkerTemplate: {
+          size: 0,
+          workerTemplate: { spec: { containers: [{ name: 'c', image: 'i' }] } },
+        },
+      }),
+      ['spec.leaderWorkerTemplate.size: Invalid value: 0: size must be equal or greater than 1'],
+    ],
+    [
+      'surge and unavailable 0',
+      lws({
+        rolloutStrategy: {
+          type: 'RollingUpdate',
+          rollingUpdateConfiguration: { maxUnavailable: 0, maxSurge: 0, partition: 0 },
+        },
+      }),
+      [
+        'spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: Invalid value: 0: must not be 0 when `maxSurge` is 0',
+      ],
+    ],
+    [
+      'percent over 100',
+      lws({
+        rolloutStrategy: {
+          type: 'RollingUpdate',
+          rollingUpdateConfiguration: { maxUnavailable: '150%', maxSurge: 0, partition: 0 },
+        },
+      }),
+      [
+        'spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: Invalid value: "150%": must not be greater than 100%',
+      ],
+    ],
+    [
+      'image',
+      lws({ leaderWorkerTemplate: { size: 2, workerTemplate: { spec: { containers: [{ name: 'c' }] } } } }),
+      ['spec.leaderWorkerTemplate.workerTemplate.spec.containers[0].image: Required value'],
+    ],
+    [
+      'subgroup',
+      lws({
+        leaderWorkerTemplate: {
+          size: 4,
+          subGroupPolicy: { subGroupSize: 3 },
+          workerTemplate: { spec: { containers: [{ name: 'c', image: 'i' }] } },
+        },
+      }),
+      [],
+    ],
+    [
+      'bad subgroup',
+      lws({
+        leaderWorkerTemplate: {
+          size: 5,
+          subGroupPolicy: { subGroupSize: 3 },
+          workerTemplate: { spec: { containers: [{ name: 'c', image: 'i' }] } },
+        },
+      }),
+      [
+        'spec.leaderWorkerTemplate.SubGroupPolicy.subGroupSize: Invalid value: 3: size or size - 1 must be divisible by subGroupSize',
+      ],
+    ],
+  ])('%s', (_name, o, expected) => {
+    expect(errors(o)).toEqual(expected);
+  });
+
+  it('forbids enabling subGroupSize on update', () => {
+    const old = lws();
+    const next = lws({
+      leaderWorkerTemplate: {
+        size: 2,
+        subGroupPolicy: { subGroupSize: 1 },
+        workerTemplate: { spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    });
+    expect(errors(next, old)).toEqual([
+      'spec.leaderWorkerTemplate.SubGroupPolicy.subGroupSize: Invalid value: 1: cannot enable subGroupSize after the lws is already created',
+    ]);
+  });
+});
