@@ -119,6 +119,53 @@ describe('CRUD', () => {
   });
 });
 
+describe('delete options and dry run', () => {
+  it('does not persist dryRun=All writes', async () => {
+    const res = await fetch(`${c.sim.url}/api/v1/namespaces/default/configmaps?dryRun=All`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(cm('dry', { a: '1' })),
+    });
+    expect(res.status).toBe(201);
+    const missing = await expectApiError(
+      c.core.readNamespacedConfigMap({ namespace: 'default', name: 'dry' }),
+    );
+    expect(missing.code).toBe(404);
+  });
+
+  it('garbage-collects dependents in the background, or orphans them', async () => {
+    const owner = await c.core.createNamespacedConfigMap({ namespace: 'default', body: cm('owner', {}) });
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata?.uid as string };
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { ...cm('dep', {}), metadata: { name: 'dep', ownerReferences: [ref] } },
+    });
+    await c.core.deleteNamespacedConfigMap({
+      namespace: 'default',
+      name: 'owner',
+      propagationPolicy: 'Orphan',
+    });
+    const orphan = await c.core.readNamespacedConfigMap({ namespace: 'default', name: 'dep' });
+    expect(orphan.metadata?.ownerReferences).toBeUndefined();
+    const owner2 = await c.core.createNamespacedConfigMap({ namespace: 'default', body: cm('owner2', {}) });
+    await c.core.replaceNamespacedConfigMap({
+      namespace: 'default',
+      name: 'dep',
+      body: {
+        ...orphan,
+        metadata: {
+          ...orphan.metadata,
+          ownerReferences: [{ ...ref, name: 'owner2', uid: owner2.metadata?.uid as string }],
+        },
+      },
+    });
+    await c.core.deleteNamespacedConfigMap({ namespace: 'default', name: 'owner2' });
+    expect(
+      (await expectApiError(c.core.readNamespacedConfigMap({ namespace: 'default', name: 'dep' }))).code,
+    ).toBe(404);
+  });
+});
+
 describe('patches', () => {
   it('applies merge, JSON and strategic merge patches', async () => {
     await c.core.createNamespacedConfigMap({ namespace: 'default', body: cm('patched', { a: '1', b: '2' }) });

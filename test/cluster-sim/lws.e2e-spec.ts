@@ -223,6 +223,16 @@ describe('restart policy', () => {
     });
   });
 
+  it('RecreateGroupOnPodRestart recreates the group when a worker pod is deleted', async () => {
+    const before = await waitFor(() => allReady('rg', 6));
+    const leaderUid = before.find((p) => p.metadata?.name === 'rg-1')?.metadata?.uid;
+    await c.core.deleteNamespacedPod({ namespace: 'default', name: 'rg-1-1' });
+    await waitFor(async () => {
+      const l = await allReady('rg', 6);
+      return l?.find((p) => p.metadata?.name === 'rg-1' && p.metadata.uid !== leaderUid);
+    });
+  });
+
   it('None restarts only the failed pod', async () => {
     await create(lwsManifest({ name: 'rn', replicas: 1, size: 3, restartPolicy: 'None' }));
     const before = await waitFor(() => allReady('rn', 3));
