@@ -2,7 +2,7 @@
 // 410 Gone when too old, bookmarks, timeoutSeconds.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Watch } from '@kubernetes/client-node';
+import { CoreV1Api, makeInformer, Watch, type V1ConfigMap } from '@kubernetes/client-node';
 import { startSim, waitFor, type SimClients } from './helpers';
 
 let c: SimClients;
@@ -159,5 +159,40 @@ describe('watch', () => {
     expect(lines.filter((l) => l.type === 'ADDED')).toHaveLength(4);
     const bm = lines.find((l) => l.type === 'BOOKMARK');
     expect(bm?.object.metadata.annotations).toEqual({ 'k8s.io/initial-events-end': 'true' });
+  });
+});
+
+describe('informer', () => {
+  it('keeps a cache in sync through list + watch (makeInformer)', async () => {
+    const core = c.kc.makeApiClient(CoreV1Api);
+    const informer = makeInformer<V1ConfigMap>(
+      c.kc,
+      '/api/v1/namespaces/default/configmaps',
+      () => core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'inf=1' }),
+      'inf=1',
+    );
+    const seen: string[] = [];
+    informer.on('add', (o) => seen.push(`add ${o.metadata?.name}`));
+    informer.on('update', (o) => seen.push(`update ${o.metadata?.name}`));
+    informer.on('delete', (o) => seen.push(`delete ${o.metadata?.name}`));
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'i1', labels: { inf: '1' } }, data: {} },
+    });
+    await informer.start();
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'i2', labels: { inf: '1' } }, data: {} },
+    });
+    await c.core.replaceNamespacedConfigMap({
+      namespace: 'default',
+      name: 'i2',
+      body: { metadata: { name: 'i2', labels: { inf: '1' } }, data: { x: '1' } },
+    });
+    await c.core.deleteNamespacedConfigMap({ namespace: 'default', name: 'i1' });
+    await waitFor(() => seen.length === 4, 5000, 'informer events');
+    expect(seen).toEqual(['add i1', 'add i2', 'update i2', 'delete i1']);
+    expect(informer.list().map((o) => o.metadata?.name)).toEqual(['i2']);
+    await informer.stop();
   });
 });
