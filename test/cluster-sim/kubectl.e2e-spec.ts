@@ -80,6 +80,36 @@ describe.skipIf(!kubectlAvailable())('kubectl against the simulator', () => {
     expect(sts.stdout).toBe('');
   });
 
+  it('creates namespaces, configmaps and secrets (protobuf bodies) and applies built-ins twice', async () => {
+    expect((await kubectl(c.kubeconfigPath, ['create', 'namespace', 'team-x'])).stdout).toContain(
+      'namespace/team-x created',
+    );
+    const secret = await kubectl(c.kubeconfigPath, [
+      'create',
+      'secret',
+      'generic',
+      'hf',
+      '--from-literal=token=abc',
+      '-n',
+      'team-x',
+    ]);
+    expect(secret.stdout).toContain('secret/hf created');
+    const s = await c.core.readNamespacedSecret({ namespace: 'team-x', name: 'hf' });
+    expect(s.type).toBe('Opaque');
+    expect(Buffer.from(s.data?.token ?? '', 'base64').toString()).toBe('abc');
+    const svc = (port: number): string =>
+      `apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: team-x}\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: 80}, {name: m, port: ${port}}]\n`;
+    expect((await kubectl(c.kubeconfigPath, ['apply', '-f', '-'], svc(9090))).stdout).toContain(
+      'service/web created',
+    );
+    expect((await kubectl(c.kubeconfigPath, ['apply', '-f', '-'], svc(9091))).stdout).toContain(
+      'service/web configured',
+    );
+    const read = await c.core.readNamespacedService({ namespace: 'team-x', name: 'web' });
+    expect(read.spec?.ports?.map((p) => p.port)).toEqual([80, 9091]);
+    expect((await kubectl(c.kubeconfigPath, ['delete', 'namespace', 'team-x'])).stdout).toContain('deleted');
+  });
+
   it('explains the LWS schema and shows nodes', async () => {
     const explain = await kubectl(c.kubeconfigPath, ['explain', 'lws.spec.startupPolicy']);
     expect(explain.stdout).toContain('LeaderCreated');

@@ -154,7 +154,7 @@ export function secretDef(): ResourceDef {
   return core('secrets', 'Secret', 'secret', {
     fieldSelectors: ['type'],
     admit(obj) {
-      const out: KObject = { ...obj, type: obj.type ?? 'Opaque' };
+      const out: KObject = { ...obj, type: obj.type || 'Opaque' };
       if (isObject(obj.stringData)) {
         const data: Record<string, unknown> = { ...(isObject(obj.data) ? obj.data : {}) };
         for (const [k, v] of Object.entries(obj.stringData))

@@ -10,7 +10,7 @@ import type { WatchHub } from '../../store/watch-hub';
 import type { KObject } from '../../types/meta';
 import { isObject } from '../../util/json';
 import { PATCH_TYPES, type ClusterApi, type ListOptions, type WriteOptions } from '../cluster-api';
-import { ApiError, badRequest, methodNotAllowed } from '../errors';
+import { ApiError, badRequest, methodNotAllowed, unsupportedMediaType } from '../errors';
 import { apiVersionOf, type ResourceDef } from '../resources';
 import { buildTable, partialMetadata } from '../table';
 import {
@@ -23,7 +23,17 @@ import {
   versionInfo,
 } from './discovery';
 import { parseResourcePath, type ResourcePath } from './paths';
-import { parseAccept, parseJsonBody, readBody, sendError, sendJson, sendText, type Accept } from './respond';
+import { decodeProtobufObject, ProtobufError } from './protobuf';
+import {
+  parseAccept,
+  parseJsonBody,
+  readBodyBytes,
+  sendError,
+  sendJson,
+  sendText,
+  type Accept,
+} from './respond';
+import { parse as parseYaml } from 'yaml';
 import { WatchStreams } from './watch';
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -254,28 +264,53 @@ export class KubeHttpServer {
       return this.list(res, def, namespace, opts, q, accept);
     }
 
-    const body = await readBody(req);
+    const raw = await readBodyBytes(req);
+    const body = raw.toString('utf8');
     const opts = this.writeOptions(req, q);
+    const contentType = (req.headers['content-type'] ?? 'application/json')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
+    /** Body of POST / PUT: JSON, YAML, or the protobuf kubectl sends for a few built-in kinds. */
+    const decoded = (): unknown => {
+      if (contentType === 'application/vnd.kubernetes.protobuf') {
+        try {
+          return decodeProtobufObject(raw);
+        } catch (e) {
+          if (e instanceof ProtobufError) {
+            throw unsupportedMediaType(contentType, ['application/json', 'application/yaml']);
+          }
+          throw e;
+        }
+      }
+      if (contentType === 'application/yaml') {
+        try {
+          return parseYaml(body) as unknown;
+        } catch (e) {
+          throw badRequest(`error decoding YAML: ${(e as Error).message}`);
+        }
+      }
+      return parseJsonBody(body);
+    };
     switch (method) {
       case 'POST': {
         if (name) throw methodNotAllowed();
         opts.fieldManager ??= managerFromUserAgent(req);
-        const created = api.create(def, namespace, parseJsonBody(body), opts);
+        const created = api.create(def, namespace, decoded(), opts);
         return this.respondObject(res, 201, def, created, accept, q, opts.warnings);
       }
       case 'PUT': {
         if (!name) throw methodNotAllowed();
         opts.fieldManager ??= managerFromUserAgent(req);
         if (subresource === 'scale')
-          return sendJson(res, 200, api.updateScale(def, namespace, name, parseJsonBody(body), opts));
+          return sendJson(res, 200, api.updateScale(def, namespace, name, decoded(), opts));
         if (subresource === 'log') throw methodNotAllowed();
         opts.subresource = subresource === 'status' ? 'status' : undefined;
-        const updated = api.update(def, namespace, name, parseJsonBody(body), opts);
+        const updated = api.update(def, namespace, name, decoded(), opts);
         return this.respondObject(res, 200, def, updated, accept, q, opts.warnings);
       }
       case 'PATCH': {
         if (!name) throw methodNotAllowed();
-        const contentType = req.headers['content-type'] ?? '';
         const isApply = contentType.startsWith(PATCH_TYPES.apply);
         if (!isApply) opts.fieldManager ??= managerFromUserAgent(req);
         if (subresource === 'scale')
