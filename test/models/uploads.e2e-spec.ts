@@ -270,6 +270,14 @@ describe('model registry and uploads', () => {
       expect(done.body).toMatchObject({ sha256: sha(file), hashedInStream: size, rehashedFromStorage: 0 });
     });
 
+    it('hashes parts sent in parallel without reading them back (held in memory until their turn)', async () => {
+      const id = await start('parallel.bin');
+      const results = await Promise.all([3, 2, 1].map((n) => putPart(t, id, n, part(n))));
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+      const done = await t.call('POST', `/api/v1/uploads/${id}/complete`, { key: member });
+      expect(done.body).toMatchObject({ sha256: sha(file), hashedInStream: size, rehashedFromStorage: 0 });
+    });
+
     it('refuses to complete with parts missing, naming them', async () => {
       const id = await start('partial.bin');
       await putPart(t, id, 2, part(2));

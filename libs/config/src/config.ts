@@ -27,7 +27,14 @@ export interface AppConfig {
   auth: { adminKey?: string; cacheTtlMs: number };
   queue: { prefix: string; concurrency: number };
   shutdownTimeoutMs: number;
-  uploads: { maxFileBytes: number; maxVersionBytes: number; partBytes: number; sessionTtlMs: number; cleanupIntervalMs: number };
+  uploads: {
+    maxFileBytes: number;
+    maxVersionBytes: number;
+    partBytes: number;
+    hashHoldBytes: number;
+    sessionTtlMs: number;
+    cleanupIntervalMs: number;
+  };
   /** Present when S3_ENDPOINT is set. */
   s3?: S3Config;
   /** Present when KUBECONFIG or KUBE_IN_CLUSTER is set. */
@@ -100,6 +107,7 @@ export function loadConfig(env: Env): AppConfig {
       maxFileBytes: e.UPLOAD_MAX_FILE_BYTES,
       maxVersionBytes: e.UPLOAD_MAX_VERSION_BYTES,
       partBytes: e.UPLOAD_PART_BYTES,
+      hashHoldBytes: e.UPLOAD_HASH_HOLD_BYTES,
       sessionTtlMs: e.UPLOAD_SESSION_TTL_MS,
       cleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_MS,
     },

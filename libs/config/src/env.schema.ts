@@ -67,6 +67,10 @@ export const ENV = {
     schema: int(5 * 2 ** 20, 5 * 2 ** 30).default(16 * 2 ** 20),
     doc: 'Multipart part size for uploads (grown for files that would need more than 10,000 parts).',
   },
+  UPLOAD_HASH_HOLD_BYTES: {
+    schema: int(0, 2 ** 40).default(128 * 2 ** 20),
+    doc: 'Memory per process for parts that arrive before their predecessor, so the whole-file sha256 is computed without reading them back.',
+  },
   UPLOAD_SESSION_TTL_MS: { schema: int(60_000, 30 * 86_400_000).default(86_400_000), doc: 'An upload session not completed within this time is aborted.' },
   UPLOAD_CLEANUP_INTERVAL_MS: { schema: int(1_000, 86_400_000).default(600_000), doc: 'How often the worker aborts expired upload sessions.' },
   S3_ENDPOINT: { schema: url(['http:', 'https:']).optional(), doc: 'S3/MinIO endpoint URL. Setting it enables object storage.' },

@@ -33,13 +33,23 @@ export class UploadRepository {
     });
   }
 
-  /** The saved whole-file hash state after part `n`, if part n was hashed in sequence. */
-  async hashStateAfter(sessionId: string, n: number): Promise<Uint8Array | null> {
-    const part = await this.prisma.uploadPart.findUnique({
-      where: { sessionId_partNumber: { sessionId, partNumber: n } },
-      select: { hashState: true },
+  /** Where the whole-file hash chain stands: the longest run of parts 1..k with a saved state. */
+  async hashChainStart(sessionId: string): Promise<{ hashedThrough: number; state: Uint8Array | null }> {
+    const parts = await this.prisma.uploadPart.findMany({
+      where: { sessionId },
+      orderBy: { partNumber: 'asc' },
+      select: { partNumber: true, hashState: true },
     });
-    return part?.hashState ?? null;
+    let k = 0;
+    while (k < parts.length && parts[k].partNumber === k + 1 && parts[k].hashState) k++;
+    return { hashedThrough: k, state: k > 0 ? parts[k - 1].hashState : null };
+  }
+
+  /** Saves whole-file hash states (part number -> state after that part). */
+  async saveHashStates(sessionId: string, states: Map<number, Uint8Array>): Promise<void> {
+    for (const [partNumber, state] of states) {
+      await this.prisma.uploadPart.updateMany({ where: { sessionId, partNumber }, data: { hashState: Buffer.from(state) } });
+    }
   }
 
   /**
@@ -49,8 +59,8 @@ export class UploadRepository {
   async savePart(
     sessionId: string,
     part: { partNumber: number; size: number; etag: string; sha256: string; hashState: Uint8Array | null },
-  ): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
+  ): Promise<{ changedBytes: boolean }> {
+    return this.prisma.$transaction(async (tx) => {
       const previous = await tx.uploadPart.findUnique({
         where: { sessionId_partNumber: { sessionId, partNumber: part.partNumber } },
         select: { sha256: true },
@@ -61,12 +71,14 @@ export class UploadRepository {
         create: { sessionId, ...part, hashState },
         update: { size: part.size, etag: part.etag, sha256: part.sha256, hashState, createdAt: new Date() },
       });
-      if (previous && previous.sha256 !== part.sha256) {
+      const changedBytes = previous !== null && previous.sha256 !== part.sha256;
+      if (changedBytes) {
         await tx.uploadPart.updateMany({
-          where: { sessionId, partNumber: { gt: part.partNumber } },
+          where: { sessionId, partNumber: { gte: part.partNumber } },
           data: { hashState: null },
         });
       }
+      return { changedBytes };
     });
   }
 

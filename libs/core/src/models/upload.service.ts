@@ -12,6 +12,7 @@ import { ModelService } from './model.service';
 import { FileView, ModelRef, UploadSessionView } from './model.types';
 import { partLength, planParts } from './part-plan';
 import { SessionRow, UploadRepository } from './upload.repository';
+import { HashChains, PartTap } from './hash-chains';
 import { ChainedSha256 } from './whole-file-hash';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
@@ -30,7 +31,7 @@ class MeteredHash extends Transform {
   constructor(
     private readonly limit: number,
     private readonly onLimit: () => Error,
-    private readonly chained?: ChainedSha256,
+    private readonly tap?: PartTap,
   ) {
     super();
   }
@@ -39,7 +40,7 @@ class MeteredHash extends Transform {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) return done(this.onLimit());
     this.sha.update(chunk);
-    this.chained?.update(chunk);
+    this.tap?.write(chunk);
     done(null, chunk);
   }
 }
@@ -53,6 +54,7 @@ class MeteredHash extends Transform {
 @Injectable()
 export class UploadService {
   private readonly logger = new Logger(UploadService.name);
+  private readonly hashChains: HashChains;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -60,7 +62,9 @@ export class UploadService {
     private readonly uploads: UploadRepository,
     private readonly modelService: ModelService,
     private readonly storage: ObjectStorage,
-  ) {}
+  ) {
+    this.hashChains = new HashChains(config.uploads.hashHoldBytes);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Streaming PUT of one file
@@ -101,7 +105,9 @@ export class UploadService {
       const data = slots[slot].subarray(0, filled);
       await inFlight;
       const id = uploadId;
-      inFlight = this.storage.uploadPart(key, id, partNumber, data, data.length).then(({ etag }) => {
+      // As a stream the driver signs UNSIGNED-PAYLOAD: the bytes are already hashed once here (sha256 above)
+      // and S3 checks each part's MD5; a signed payload would hash every byte a second time.
+      inFlight = this.storage.uploadPart(key, id, partNumber, Readable.from([data]), data.length).then(({ etag }) => {
         parts.push({ partNumber, etag });
       });
       // Keep the promise observed so a failure surfaces at the next await, not as unhandled.
@@ -205,19 +211,28 @@ export class UploadService {
       throw AppException.validation([{ field: 'content-length', message: `part ${partNumber} must be exactly ${length} bytes (got ${headers.contentLength})` }]);
     }
 
-    const previous = partNumber === 1 ? null : await this.uploads.hashStateAfter(session.id, partNumber - 1);
-    const chained = partNumber === 1 || previous ? await ChainedSha256.start(previous) : undefined;
-    const meter = new MeteredHash(length, () => AppException.validation([{ field: 'body', message: `part ${partNumber} must be exactly ${length} bytes` }]), chained);
+    const tap = await this.hashChains.tap(session.id, partNumber, () => this.uploads.hashChainStart(session.id));
+    const meter = new MeteredHash(length, () => AppException.validation([{ field: 'body', message: `part ${partNumber} must be exactly ${length} bytes` }]), tap);
     body.on('error', (err) => meter.destroy(err));
+    let sha256: string;
+    let etag: string;
     try {
-      const { etag } = await this.storage.uploadPart(session.objectKey, session.s3UploadId, partNumber, body.pipe(meter), length);
-      const sha256 = meter.sha.digest('hex');
+      ({ etag } = await this.storage.uploadPart(session.objectKey, session.s3UploadId, partNumber, body.pipe(meter), length));
+      sha256 = meter.sha.digest('hex');
       if (expected && expected !== sha256) throw ModelException.checksumMismatch(expected, sha256);
-      await this.uploads.savePart(session.id, { partNumber, size: length, etag, sha256, hashState: chained?.save() ?? null });
-      return { partNumber, size: length, etag, sha256 };
     } catch (err) {
+      if (tap.fail()) this.hashChains.drop(session.id);
       throw this.asClientError(err);
     }
+    const { changedBytes } = await this.uploads.savePart(session.id, { partNumber, size: length, etag, sha256, hashState: null });
+    if (changedBytes) {
+      // A retry with other bytes than the ones already hashed: the chain restarts from the database.
+      tap.fail();
+      this.hashChains.drop(session.id);
+    } else {
+      await this.uploads.saveHashStates(session.id, tap.succeed());
+    }
+    return { partNumber, size: length, etag, sha256 };
   }
 
   /**
@@ -266,6 +281,7 @@ export class UploadService {
     }
     await this.models.upsertFile(session.versionId, session.path, size, sha256);
     await this.uploads.close(session.id, 'ACTIVE', 'COMPLETED');
+    this.hashChains.drop(session.id);
     return { path: session.path, size, sha256, hashedInStream: size - rehashed, rehashedFromStorage: rehashed };
   }
 
@@ -274,6 +290,7 @@ export class UploadService {
     if (session.state !== 'ACTIVE') return;
     await this.storage.abortMultipart(session.objectKey, session.s3UploadId);
     await this.uploads.close(session.id, 'ACTIVE', 'ABORTED');
+    this.hashChains.drop(session.id);
   }
 
   /** Aborts sessions past their TTL, in S3 and here. Returns how many. */

@@ -1,0 +1,67 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { HashChains } from './hash-chains';
+import { ChainedSha256 } from './whole-file-hash';
+
+const parts = [randomBytes(1000), randomBytes(1000), randomBytes(1000), randomBytes(500)];
+const whole = createHash('sha256').update(Buffer.concat(parts)).digest('hex');
+const fresh = async () => ({ hashedThrough: 0, state: null });
+
+async function finalDigest(states: Map<number, Uint8Array>, last: number): Promise<string> {
+  return (await ChainedSha256.start(states.get(last)!)).digestHex();
+}
+
+describe('HashChains', () => {
+  it('hashes parts that overlap in time, in any completion order, without reading back', async () => {
+    const chains = new HashChains(1 << 20);
+    const taps = await Promise.all([4, 2, 1, 3].map((n) => chains.tap('s', n, fresh)));
+    const byN = new Map(taps.map((t) => [t.partNumber, t]));
+    // interleaved chunks
+    for (const [n, p] of parts.entries()) byN.get(n + 1)!.write(p.subarray(0, 300));
+    for (const [n, p] of parts.entries()) byN.get(n + 1)!.write(p.subarray(300));
+    const states = new Map<number, Uint8Array>();
+    for (const n of [3, 4, 1, 2]) for (const [k, v] of byN.get(n)!.succeed()) states.set(k, v);
+    expect([...states.keys()].sort()).toEqual([1, 2, 3, 4]);
+    expect(await finalDigest(states, 4)).toBe(whole);
+    expect(chains.held).toBe(0);
+  });
+
+  it('a held part that is still streaming when the chain reaches it continues live', async () => {
+    const chains = new HashChains(1 << 20);
+    const t1 = await chains.tap('s', 1, fresh);
+    const t2 = await chains.tap('s', 2, fresh);
+    t2.write(parts[1].subarray(0, 100));
+    t1.write(parts[0]);
+    const s1 = t1.succeed();
+    expect([...s1.keys()]).toEqual([1]);
+    t2.write(parts[1].subarray(100));
+    const s2 = t2.succeed();
+    const h = await ChainedSha256.start(s2.get(2)!);
+    expect(h.digestHex()).toBe(createHash('sha256').update(Buffer.concat(parts.slice(0, 2))).digest('hex'));
+  });
+
+  it('gives up holding a part over the memory budget, and never counts failed parts', async () => {
+    const chains = new HashChains(1500);
+    const t1 = await chains.tap('s', 1, fresh);
+    const t2 = await chains.tap('s', 2, fresh);
+    const t3 = await chains.tap('s', 3, fresh);
+    t2.write(parts[1]);
+    t3.write(parts[2]); // over budget: dropped
+    expect(chains.held).toBe(1000);
+    t3.succeed();
+    t2.fail();
+    expect(chains.held).toBe(0);
+    t1.write(parts[0]);
+    expect([...t1.succeed().keys()]).toEqual([1]);
+  });
+
+  it('continues from a saved state (another process or a restart hashed the first parts)', async () => {
+    const h = await ChainedSha256.start(null);
+    h.update(parts[0]);
+    const chains = new HashChains(1 << 20);
+    const t2 = await chains.tap('s', 2, async () => ({ hashedThrough: 1, state: h.save() }));
+    for (const p of parts.slice(1)) t2.write(p);
+    const states = t2.succeed();
+    expect(await finalDigest(states, 2)).toBe(createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
+  });
+});

@@ -1,0 +1,155 @@
+import { ChainedSha256 } from './whole-file-hash';
+
+/**
+ * Keeps the whole-file SHA-256 of each open upload session advancing while parts arrive in parallel.
+ *
+ * SHA-256 must see the bytes in order. A part that arrives while its predecessor is still streaming
+ * is copied into memory (within a per-process budget) and hashed the moment the chain reaches it, so
+ * parallel uploads to one server are hashed without reading anything back. Parts that could not be
+ * held (budget exhausted, another server process, a restart) are read back from storage at
+ * completion instead: correctness never depends on this cache, only speed does.
+ */
+export class HashChains {
+  private readonly chains = new Map<string, Chain>();
+  private heldBytes = 0;
+
+  constructor(private readonly budgetBytes: number) {}
+
+  /**
+   * Opens the tap for part `n` of a session. `load` gives the chain's starting point when this
+   * process has none: the last part number with a saved state, and that state.
+   */
+  async tap(sessionId: string, n: number, load: () => Promise<{ hashedThrough: number; state: Uint8Array | null }>): Promise<PartTap> {
+    let chain = this.chains.get(sessionId);
+    if (!chain) {
+      const { hashedThrough, state } = await load();
+      const hasher = await ChainedSha256.start(state);
+      // Another part of the same session may have created the chain while this one loaded.
+      chain = this.chains.get(sessionId);
+      if (!chain) {
+        chain = new Chain(hasher, hashedThrough + 1);
+        this.chains.set(sessionId, chain);
+      }
+    }
+    return new PartTap(this, chain, n);
+  }
+
+  /** Forgets a session (completed, aborted, or a retried part changed bytes already hashed). */
+  drop(sessionId: string): void {
+    const chain = this.chains.get(sessionId);
+    if (!chain) return;
+    for (const p of chain.pending.values()) this.release(p.bytes);
+    this.chains.delete(sessionId);
+  }
+
+  reserve(bytes: number): boolean {
+    if (this.heldBytes + bytes > this.budgetBytes) return false;
+    this.heldBytes += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.heldBytes -= bytes;
+  }
+
+  get held(): number {
+    return this.heldBytes;
+  }
+}
+
+interface Pending {
+  chunks: Buffer[];
+  bytes: number;
+  /** The part finished streaming and was stored: its bytes may join the chain. */
+  complete: boolean;
+  /** Set while the part streams and the chain reached it: later chunks go straight to the hasher. */
+  live: boolean;
+}
+
+class Chain {
+  readonly pending = new Map<number, Pending>();
+  constructor(
+    readonly hasher: ChainedSha256,
+    /** The next part number the hasher expects. */
+    public next: number,
+  ) {}
+}
+
+/** What one part's upload sees of the chain: feed chunks, then report success or failure. */
+export class PartTap {
+  private readonly pending: Pending = { chunks: [], bytes: 0, complete: false, live: false };
+  private holding = true;
+
+  constructor(
+    private readonly chains: HashChains,
+    private readonly chain: Chain,
+    readonly partNumber: number,
+  ) {
+    if (partNumber === chain.next) this.pending.live = true;
+    else if (partNumber < chain.next) this.holding = false; // a retry of a hashed part: nothing to add
+    else chain.pending.set(partNumber, this.pending);
+  }
+
+  write(chunk: Buffer): void {
+    if (this.pending.live) return this.chain.hasher.update(chunk);
+    if (!this.holding) return;
+    if (!this.chains.reserve(chunk.length)) {
+      // Over budget: give this part up; completion will read it back.
+      this.holding = false;
+      this.chains.release(this.pending.bytes);
+      this.chain.pending.delete(this.partNumber);
+      this.pending.chunks = [];
+      this.pending.bytes = 0;
+      return;
+    }
+    this.pending.chunks.push(Buffer.from(chunk));
+    this.pending.bytes += chunk.length;
+  }
+
+  /**
+   * The part is stored. Returns the hash states of every part the chain advanced over, so the caller
+   * saves them (part number -> state after it).
+   */
+  succeed(): Map<number, Uint8Array> {
+    const saved = new Map<number, Uint8Array>();
+    if (this.pending.live) {
+      this.pending.live = false;
+      this.chain.next = this.partNumber + 1;
+      saved.set(this.partNumber, this.chain.hasher.save());
+    } else if (this.holding) {
+      this.pending.complete = true;
+    }
+    // Advance over parts that were held and are complete; a part still streaming turns live.
+    for (;;) {
+      const p = this.chain.pending.get(this.chain.next);
+      if (!p) break;
+      for (const c of p.chunks) this.chain.hasher.update(c);
+      this.chains.release(p.bytes);
+      p.chunks = [];
+      p.bytes = 0;
+      this.chain.pending.delete(this.chain.next);
+      if (!p.complete) {
+        p.live = true;
+        break;
+      }
+      saved.set(this.chain.next, this.chain.hasher.save());
+      this.chain.next++;
+    }
+    return saved;
+  }
+
+  /**
+   * The part failed: its bytes must not enter the chain. Returns true when the hasher had already
+   * consumed some of them: the chain is broken and the caller must drop it (completion then re-reads
+   * from the last saved state).
+   */
+  fail(): boolean {
+    if (this.pending.live) {
+      this.pending.live = false;
+      return true;
+    }
+    this.chains.release(this.pending.bytes);
+    if (this.chain.pending.get(this.partNumber) === this.pending) this.chain.pending.delete(this.partNumber);
+    return false;
+  }
+}
