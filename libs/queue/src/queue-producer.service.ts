@@ -17,8 +17,13 @@ export class QueueProducer {
   constructor(
     @InjectQueue(QueueName.Maintenance) maintenance: Queue,
     @InjectQueue(QueueName.ModelVerification) modelVerification: Queue,
+    @InjectQueue(QueueName.Deploy) deploy: Queue,
   ) {
-    this.queues = { [QueueName.Maintenance]: maintenance, [QueueName.ModelVerification]: modelVerification };
+    this.queues = {
+      [QueueName.Maintenance]: maintenance,
+      [QueueName.ModelVerification]: modelVerification,
+      [QueueName.Deploy]: deploy,
+    };
   }
 
   async enqueue<Q extends QueueName, N extends JobName<Q>>(

@@ -7,6 +7,8 @@ export const QueueName = {
   Maintenance: 'maintenance',
   /** Reads an uploaded model version's config and safetensors headers; marks it READY or FAILED. */
   ModelVerification: 'model-verification',
+  /** Renders a service's LeaderWorkerSet and applies it (or deletes it); resync repairs drift. */
+  Deploy: 'deploy',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -19,6 +21,11 @@ export interface JobPayloads {
   };
   [QueueName.ModelVerification]: {
     'verify-version': { versionId: string };
+  };
+  [QueueName.Deploy]: {
+    reconcile: { serviceId: string };
+    /** Re-applies every live service: an LWS deleted or edited by hand comes back. */
+    resync: Record<string, never>;
   };
 }
 

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { newId } from '@troupe/common';
+import { Prisma, PrismaService } from '@troupe/db';
+import { TenantScope } from '../auth/principal';
+
+const withVersion = { include: { modelVersion: { include: { model: true, files: true } }, project: true } } as const;
+export type ServiceRow = Prisma.InferenceServiceGetPayload<typeof withVersion>;
+
+/** The only code that touches inference_services and service_events. */
+@Injectable()
+export class ServiceRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(data: {
+    projectId: string;
+    name: string;
+    servedModelName: string;
+    namespace: string;
+    modelVersionId: string;
+    spec: object;
+  }): Promise<ServiceRow> {
+    return this.prisma.inferenceService.create({ data: { id: newId(), ...data }, ...withVersion });
+  }
+
+  list(scope: TenantScope, page: { limit: number; offset: number }): Promise<ServiceRow[]> {
+    return this.prisma.inferenceService.findMany({
+      where: scope.kind === 'all' ? {} : { projectId: scope.projectId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: page.limit,
+      skip: page.offset,
+      ...withVersion,
+    });
+  }
+
+  findByName(projectId: string, name: string): Promise<ServiceRow | null> {
+    return this.prisma.inferenceService.findUnique({ where: { projectId_name: { projectId, name } }, ...withVersion });
+  }
+
+  /** For background jobs, after the tenant check of the request that enqueued them. */
+  findById(id: string): Promise<ServiceRow | null> {
+    return this.prisma.inferenceService.findUnique({ where: { id }, ...withVersion });
+  }
+
+  /** Services the watcher and the resync follow: not yet deleted. */
+  listLive(): Promise<ServiceRow[]> {
+    return this.prisma.inferenceService.findMany({ where: { phase: { not: 'DELETED' } }, ...withVersion });
+  }
+
+  update(id: string, data: Prisma.InferenceServiceUpdateInput): Promise<ServiceRow> {
+    return this.prisma.inferenceService.update({ where: { id }, data, ...withVersion });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.prisma.inferenceService.deleteMany({ where: { id } });
+  }
+
+  /** Services (not DELETED) that serve one of these model versions. */
+  countUsing(modelVersionIds: string[]): Promise<number> {
+    return this.prisma.inferenceService.count({ where: { modelVersionId: { in: modelVersionIds }, phase: { not: 'DELETED' } } });
+  }
+
+  async addEvent(serviceId: string, type: 'Normal' | 'Warning', reason: string, message: string, data?: object): Promise<void> {
+    await this.prisma.serviceEvent.create({ data: { id: newId(), serviceId, type, reason, message, data: data ?? undefined } });
+  }
+
+  events(serviceId: string, limit: number) {
+    return this.prisma.serviceEvent.findMany({ where: { serviceId }, orderBy: { createdAt: 'desc' }, take: limit });
+  }
+}

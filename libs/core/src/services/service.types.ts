@@ -1,0 +1,74 @@
+import type { IntOrString } from '@troupe/lws';
+
+/** The stored, validated desired state of an inference service (the JSON `spec` column). */
+export interface ServiceSpec {
+  parallelism: { tensor: number; pipeline: number; allowTensorAcrossNodes?: boolean };
+  gpusPerNode: number;
+  gpu: { resource: string; type?: string; nodeSelector?: Record<string, string> };
+  replicas: { initial: number; min: number; max: number };
+  engine: {
+    image: string;
+    extraArgs: string[];
+    env: Record<string, string>;
+    maxModelLen?: number;
+    dtype?: string;
+    gpuMemoryUtilization?: number;
+    maxNumSeqs?: number;
+  };
+  placement: {
+    exclusiveTopology?: string;
+    startupPolicy: 'LeaderCreated' | 'LeaderReady';
+    restartPolicy: 'RecreateGroupOnPodRestart' | 'None';
+  };
+  rollout: { maxUnavailable: IntOrString; maxSurge: IntOrString };
+  /** How the layout was chosen when the user gave none. */
+  layoutExplanation?: string;
+}
+
+export type ServicePhase = 'PENDING' | 'DEPLOYING' | 'READY' | 'DEGRADED' | 'UPDATING' | 'FAILED' | 'DELETING' | 'DELETED';
+
+export interface LeaderEndpoint {
+  group: number;
+  pod: string;
+  ip: string;
+  port: number;
+}
+
+/** What the cluster was last seen doing. */
+export interface ObservedState {
+  groups: { desired: number; current: number; ready: number; updated: number };
+  conditions: { type: string; status: string; reason?: string; message?: string }[];
+  leaderEndpoints: LeaderEndpoint[];
+  pendingPods: number;
+  unschedulable?: string;
+  observedAt: string;
+}
+
+export interface ServiceView {
+  id: string;
+  projectId: string;
+  name: string;
+  servedModelName: string;
+  namespace: string;
+  model: { name: string; version: string; versionId: string };
+  spec: ServiceSpec;
+  generation: number;
+  status: {
+    phase: ServicePhase;
+    reason: string | null;
+    lastError: string | null;
+    appliedGeneration: number | null;
+    observed: ObservedState | null;
+  };
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+export interface ServiceEventView {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  data: unknown;
+  createdAt: string;
+}
