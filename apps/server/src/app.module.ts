@@ -6,6 +6,7 @@ import { AuthModule } from '@troupe/core';
 import { DbModule } from '@troupe/db';
 import { QueueModule } from '@troupe/queue';
 import { StorageModule } from '@troupe/storage';
+import { KubeModule } from '@troupe/kube';
 import { ApiModule } from './api/api.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
@@ -26,7 +27,7 @@ export class AppModule {
     if (config.roles.has('worker')) roleModules.push(WorkerModule);
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule, DbModule, QueueModule, StorageModule, AuthModule, HealthModule, ...roleModules],
+      imports: [ConfigModule.forRoot(config), ObservabilityModule, DbModule, QueueModule, StorageModule, KubeModule, AuthModule, HealthModule, ...roleModules],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

@@ -20,3 +20,8 @@ export * from './models/file-path';
 export * from './models/part-plan';
 export * from './models/verification.service';
 export * as verification from './models/verification';
+export * from './services/service.types';
+export * from './services/service-phase';
+export * from './services/service.service';
+export * from './services/reconcile.service';
+export * from './services/service.module';

@@ -23,5 +23,7 @@ export class MaintenanceScheduler implements OnApplicationBootstrap {
       'expire-upload-sessions',
       {},
     );
+    // Drift repair: every live service's LWS is re-applied (idempotent SSA) twice a minute.
+    await this.queues.schedule(QueueName.Deploy, 'resync', 30_000, 'resync', {});
   }
 }

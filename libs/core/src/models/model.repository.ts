@@ -37,7 +37,10 @@ export class ModelRepository {
   }
 
   async deleteModel(projectId: string, id: string): Promise<void> {
-    await this.prisma.model.deleteMany({ where: { id, projectId } });
+    await this.prisma.$transaction([
+      this.prisma.inferenceService.deleteMany({ where: { modelVersion: { modelId: id }, projectId, phase: 'DELETED' } }),
+      this.prisma.model.deleteMany({ where: { id, projectId } }),
+    ]);
   }
 
   createVersion(projectId: string, modelId: string, version: string): Promise<VersionRow> {
@@ -56,8 +59,12 @@ export class ModelRepository {
     return this.prisma.modelVersion.findUnique({ where: { id }, ...versionWithFiles });
   }
 
+  /** Deletes a version; services that served it and are DELETED go with it (their history too). */
   async deleteVersion(projectId: string, id: string): Promise<void> {
-    await this.prisma.modelVersion.deleteMany({ where: { id, projectId } });
+    await this.prisma.$transaction([
+      this.prisma.inferenceService.deleteMany({ where: { modelVersionId: id, projectId, phase: 'DELETED' } }),
+      this.prisma.modelVersion.deleteMany({ where: { id, projectId } }),
+    ]);
   }
 
   /** Moves a version between states only from the expected ones; false when it was not in them. */
@@ -76,6 +83,11 @@ export class ModelRepository {
       create: { id: newId(), versionId, path, size: BigInt(size), sha256 },
       update: { size: BigInt(size), sha256, createdAt: new Date() },
     });
+  }
+
+  /** Live (not DELETED) inference services serving any of these versions. */
+  countServicesUsing(versionIds: string[]): Promise<number> {
+    return this.prisma.inferenceService.count({ where: { modelVersionId: { in: versionIds }, phase: { not: 'DELETED' } } });
   }
 
   /** Bytes the version holds, not counting `exceptPath` (a file about to be replaced). */

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ErrorCode } from '@troupe/common';
 import { mapPrismaError } from '@troupe/db';
 import { QueueName, QueueProducer } from '@troupe/queue';
 import { ObjectStorage, versionPrefix } from '@troupe/storage';
@@ -55,6 +56,7 @@ export class ModelService {
   /** Deletes the model, its versions, open uploads and every stored object under it. */
   async delete(ref: ModelRef): Promise<void> {
     const model = await this.requireModel(ref);
+    await this.refuseIfServed(model.versions.map((v) => v.id), `model "${ref.name}"`);
     for (const v of model.versions) await this.abortOpenUploads(v.id);
     await this.storage.deletePrefix(`${ref.projectId}/${ref.name}/`);
     await this.models.deleteModel(ref.projectId, model.id);
@@ -75,6 +77,7 @@ export class ModelService {
 
   async deleteVersion(ref: ModelRef, version: string): Promise<void> {
     const row = await this.requireVersion(ref, version);
+    await this.refuseIfServed([row.id], `version "${version}"`);
     await this.abortOpenUploads(row.id);
     await this.storage.deletePrefix(versionPrefix(ref.projectId, ref.name, version));
     await this.models.deleteVersion(ref.projectId, row.id);
@@ -124,6 +127,11 @@ export class ModelService {
     const row = await this.models.findVersion(ref.projectId, ref.name, version);
     if (!row) throw ModelException.versionNotFound(ref.name, version);
     return row;
+  }
+
+  private async refuseIfServed(versionIds: string[], what: string): Promise<void> {
+    const n = versionIds.length ? await this.models.countServicesUsing(versionIds) : 0;
+    if (n > 0) throw new ModelException(ErrorCode.Conflict, `${what} is used by ${n} inference service(s): delete them or move them to another version first`);
   }
 
   private async abortOpenUploads(versionId: string): Promise<void> {

@@ -41,6 +41,11 @@ export class ServiceRepository {
     return this.prisma.inferenceService.findUnique({ where: { id }, ...withVersion });
   }
 
+  /** The live service whose LWS is `namespace/name` (LWS names are unique per namespace). */
+  findLiveInNamespace(namespace: string, name: string): Promise<ServiceRow | null> {
+    return this.prisma.inferenceService.findFirst({ where: { namespace, name, phase: { not: 'DELETED' } }, ...withVersion });
+  }
+
   /** Services the watcher and the resync follow: not yet deleted. */
   listLive(): Promise<ServiceRow[]> {
     return this.prisma.inferenceService.findMany({ where: { phase: { not: 'DELETED' } }, ...withVersion });

@@ -73,6 +73,11 @@ export class ServiceService {
 
     const existing = await this.services.findByName(projectId, input.name);
     if (existing?.phase === 'DELETED') await this.services.remove(existing.id);
+    const clash = await this.services.findLiveInNamespace(namespace, input.name);
+    if (clash && clash.projectId !== projectId) {
+      // The LWS name is the service name: one per namespace, whoever owns it.
+      throw new AppException(ErrorCode.Conflict, `The name "${input.name}" is taken in namespace "${namespace}"; choose another name`);
+    }
     let row: ServiceRow;
     try {
       row = await this.services.create({ projectId, name: input.name, servedModelName, namespace, modelVersionId: version.id, spec: spec as unknown as object });

@@ -1,0 +1,37 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnModuleInit } from '@nestjs/common';
+import { AppConfig, InjectConfig } from '@troupe/config';
+import { ReconcileService } from '@troupe/core';
+import { JobName, JobPayloads, QueueName } from '@troupe/queue';
+import { Job } from 'bullmq';
+
+type DeployJob = {
+  [N in JobName<typeof QueueName.Deploy>]: Job<JobPayloads[typeof QueueName.Deploy][N], unknown, N>;
+}[JobName<typeof QueueName.Deploy>];
+
+/** Applies services' LeaderWorkerSets; failures (Kubernetes API unreachable) are retried with backoff. */
+@Processor(QueueName.Deploy)
+export class DeployProcessor extends WorkerHost implements OnModuleInit {
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly reconciler: ReconcileService,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.worker.concurrency = Math.max(this.config.queue.concurrency, 8);
+  }
+
+  async process(job: DeployJob): Promise<unknown> {
+    switch (job.name) {
+      case 'reconcile':
+        await this.reconciler.reconcile(job.data.serviceId);
+        return { ok: true };
+      case 'resync':
+        return { enqueued: await this.reconciler.resync() };
+      default:
+        throw new Error(`unknown deploy job ${(job as Job).name}`);
+    }
+  }
+}

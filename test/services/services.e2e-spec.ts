@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCheckpoint } from '../../libs/core/src/models/verification';
+import { startTestApp, TestApp } from '../support/app';
+import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
+import { startTestCluster, TestCluster } from '../support/cluster';
+import { startTestS3, TestS3 } from '../support/s3';
+
+const NS = 'troupe-inference';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    last = v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('inference services on the cluster simulator', () => {
+  let s3: TestS3;
+  let cluster: Awaited<ReturnType<typeof startTestCluster>>;
+  let t: TestApp;
+  let member: string;
+  let lwsApi: CustomObjectsApi;
+  const model = 'tiny';
+
+  const service = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    model,
+    version: 'v1',
+    parallelism: { tensor: 8, pipeline: 2 },
+    gpusPerNode: 8,
+    replicas: { initial: 1, min: 1, max: 2 },
+    engine: { image: 'vllm/vllm-openai:v0.11.0', maxModelLen: 2048 },
+    ...extra,
+  });
+  const get = async (name: string) => (await t.call('GET', `/api/v1/services/${name}`, { key: member })).body;
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    cluster = await startTestCluster();
+    t = await startTestApp({ ...s3.env, KUBECONFIG: cluster.kubeconfigFile, KUBE_NAMESPACE: NS });
+    const project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: `svc-${randomBytes(3).toString('hex')}` } })).body;
+    member = (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: 'm', role: 'member', projectId: project.id } })).body.key;
+    await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
+    for (const v of ['v1', 'v2']) {
+      await uploadCheckpoint(t, member, model, v, buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 2 }));
+      expect((await finalizeAndWait(t, member, model, v)).state).toBe('READY');
+    }
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfigFile);
+    lwsApi = kc.makeApiClient(CustomObjectsApi);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await cluster?.stop();
+    await s3?.stop();
+  });
+
+  it('dryRun validates and renders without storing anything', async () => {
+    const r = await t.call('POST', '/api/v1/services?dryRun=true', { key: member, body: service('dry') });
+    expect(r.status).toBe(200);
+    expect(r.body.manifest.kind).toBe('LeaderWorkerSet');
+    expect(r.body.manifest.spec.leaderWorkerTemplate.size).toBe(2);
+    expect((await t.call('GET', '/api/v1/services/dry', { key: member })).status).toBe(404);
+  });
+
+  it.each([
+    ['TP not dividing the node', { parallelism: { tensor: 8, pipeline: 2 }, gpusPerNode: 6 }, /parallelism|gpusPerNode/],
+    ['extraArgs overriding the platform', { engine: { image: 'vllm/vllm-openai:v0.11.0', extraArgs: ['--port', '9000'] } }, /engine\.extraArgs/],
+    ['replicas out of bounds', { replicas: { initial: 5, min: 1, max: 2 } }, /replicas\.initial/],
+    ['a version that does not exist', { version: 'nope' }, /version/],
+  ])('answers 422 for %s, naming the field', async (_, extra, field) => {
+    const r = await t.call('POST', '/api/v1/services', { key: member, body: service('bad', extra) });
+    expect(r.status).toBe(422);
+    expect(r.body.error.issues.map((i: { field: string }) => i.field).join(' ')).toMatch(field);
+  });
+
+  it('deploys TP 8 x PP 2 on 8-GPU nodes as groups of 2 pods, READY with a leader endpoint that answers', async () => {
+    const created = await t.call('POST', '/api/v1/services', { key: member, body: service('llm') });
+    expect(created.status).toBe(202);
+    expect(created.body.status.phase).toBe('PENDING');
+    const ready = await until('READY', async () => {
+      const s = await get('llm');
+      return s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 1 && s;
+    });
+    expect(ready.status.observed.groups).toMatchObject({ desired: 1, ready: 1 });
+    const pods = await cluster.sim('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=leaderworkerset.sigs.k8s.io/name=llm`);
+    expect(((await pods.json()) as { items: { metadata: { name: string } }[] }).items.map((p) => p.metadata.name).sort()).toEqual(['llm-0', 'llm-0-1']);
+
+    const ep = ready.status.observed.leaderEndpoints[0];
+    const chat = await fetch(`http://${ep.ip}:${ep.port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'llm', messages: [{ role: 'user', content: 'hello' }], max_tokens: 4 }),
+    });
+    expect(chat.status).toBe(200);
+    expect(((await chat.json()) as { object: string }).object).toBe('chat.completion');
+
+    const manifest = await t.call('GET', '/api/v1/services/llm/manifest?format=yaml', { key: member });
+    expect(manifest.text).toContain('kind: LeaderWorkerSet');
+    const events = await t.call('GET', '/api/v1/services/llm/events', { key: member });
+    expect(events.body.data.map((e: { reason: string }) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Applied', 'READY']));
+  });
+
+  it('a new model version rolls out: UPDATING, then READY on the new version', async () => {
+    const patched = await t.call('PATCH', '/api/v1/services/llm', { key: member, body: { version: 'v2' } });
+    expect(patched.status).toBe(202);
+    const phases = new Set<string>();
+    const done = await until('READY on v2', async () => {
+      const s = await get('llm');
+      phases.add(s.status.phase);
+      return s.status.phase === 'READY' && s.status.appliedGeneration === s.generation && s.model.version === 'v2' && s.status.observed?.groups.updated === 1 && s;
+    });
+    expect(done.model.version).toBe('v2');
+    const lws = (await lwsApi.getNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' })) as {
+      metadata: { labels: Record<string, string> };
+    };
+    expect(lws.metadata.labels['troupe.io/model-version']).toBe(done.model.versionId);
+  });
+
+  it('an LWS deleted by hand comes back', async () => {
+    await lwsApi.deleteNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' });
+    await until('the missing LWS noticed', async () => {
+      const events = await t.call('GET', '/api/v1/services/llm/events', { key: member });
+      return events.body.data.some((e: { reason: string }) => e.reason === 'LeaderWorkerSetMissing');
+    });
+    await until('LWS recreated and READY', async () => {
+      const lws = await lwsApi
+        .getNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' })
+        .catch(() => undefined);
+      const s = await get('llm');
+      return lws && s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 1;
+    });
+  });
+
+  it('not enough GPUs: FAILED with the scheduler reason, recovers when capacity returns', async () => {
+    // 4 nodes x 8 GPUs; llm uses 2. Take 2 nodes down, ask for 1 group of 2 nodes: nothing left.
+    await cluster.sim('POST', '/sim/nodes/node-2/down');
+    await cluster.sim('POST', '/sim/nodes/node-3/down');
+    const r = await t.call('POST', '/api/v1/services', { key: member, body: service('big', { servedModelName: 'big' }) });
+    expect(r.status).toBe(202);
+    const failed = await until('FAILED', async () => {
+      const s = await get('big');
+      return s.status.phase === 'FAILED' && s;
+    });
+    expect(failed.status.reason).toMatch(/unschedulable/i);
+    expect(failed.status.reason).toMatch(/nvidia\.com\/gpu/);
+    await cluster.sim('POST', '/sim/nodes/node-2/up');
+    await cluster.sim('POST', '/sim/nodes/node-3/up');
+    await until('READY after nodes came back', async () => (await get('big')).status.phase === 'READY');
+  });
+
+  it('DELETE removes the LWS and its pods; the model version is protected while served', async () => {
+    const refused = await t.call('DELETE', `/api/v1/models/${model}/versions/v2`, { key: member });
+    expect(refused.status).toBe(409);
+    for (const name of ['llm', 'big']) {
+      const d = await t.call('DELETE', `/api/v1/services/${name}`, { key: member });
+      expect(d.status).toBe(202);
+    }
+    await until('DELETED', async () => (await get('llm')).status.phase === 'DELETED' && (await get('big')).status.phase === 'DELETED');
+    const pods = await cluster.sim('GET', `/api/v1/namespaces/${NS}/pods`);
+    expect(((await pods.json()) as { items: unknown[] }).items).toEqual([]);
+    expect((await t.call('DELETE', `/api/v1/models/${model}/versions/v2`, { key: member })).status).toBe(204);
+  });
+});
