@@ -38,6 +38,11 @@ export interface ApplyOptions {
   force?: boolean;
   /** Validate and default on the server, persist nothing (`dryRun=All`). */
   dryRun?: boolean;
+  /**
+   * Leave `spec.replicas` out of the applied configuration, so that this manager stops owning it (the
+   * reconciler, once the autoscaler or an admin scales through `/scale`). The current value is kept.
+   */
+  omitReplicas?: boolean;
 }
 
 /**
@@ -236,9 +241,15 @@ export function toNodeInfo(n: V1Node): NodeInfo {
   return info;
 }
 
+/** A LeaderWorkerSet as applied: `spec.replicas` may be left out. */
+export type LwsApplyBody = Omit<LeaderWorkerSet, 'spec' | 'status'> & {
+  spec: Omit<LeaderWorkerSet['spec'], 'replicas'> & { replicas?: number };
+};
+
 /** What is applied of a LeaderWorkerSet: identity, labels, annotations and spec (never status or server fields). */
-export function applyBody(lws: LeaderWorkerSet, namespace: string): LeaderWorkerSet {
+export function applyBody(lws: LeaderWorkerSet, namespace: string, omitReplicas = false): LwsApplyBody {
   const m = lws.metadata;
+  const { replicas, ...rest } = lws.spec;
   return {
     apiVersion: `${LWS_GROUP}/${LWS_VERSION}`,
     kind: LWS_KIND,
@@ -248,7 +259,7 @@ export function applyBody(lws: LeaderWorkerSet, namespace: string): LeaderWorker
       ...(m.labels ? { labels: m.labels } : {}),
       ...(m.annotations ? { annotations: m.annotations } : {}),
     },
-    spec: lws.spec,
+    spec: omitReplicas ? rest : { replicas, ...rest },
   };
 }
 
@@ -344,7 +355,7 @@ export class ClusterKubeClient extends KubeClient {
         {
           ...this.lwsRef(namespace),
           name,
-          body: applyBody(lws, namespace),
+          body: applyBody(lws, namespace, options.omitReplicas),
           fieldManager,
           force: options.force ?? false,
           ...(options.dryRun ? { dryRun: 'All' } : {}),

@@ -97,11 +97,12 @@ export function podProblem(pod: Pod): string | undefined {
  * 'replicas'])` → `[{manager: 'troupe-autoscaler', operation: 'Update', subresource: 'scale'}]`.
  */
 export function fieldManagers(
-  obj: { metadata: { managedFields?: ManagedFieldsEntry[] } },
+  obj: { metadata: object },
   path: string[],
 ): { manager: string; operation?: string; subresource?: string }[] {
   const out: { manager: string; operation?: string; subresource?: string }[] = [];
-  for (const entry of obj.metadata.managedFields ?? []) {
+  const entries = (obj.metadata as { managedFields?: ManagedFieldsEntry[] }).managedFields;
+  for (const entry of Array.isArray(entries) ? entries : []) {
     let node: unknown = entry.fieldsV1;
     for (const key of path) {
       node =

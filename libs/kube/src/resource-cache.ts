@@ -60,6 +60,8 @@ export interface ResourceCacheOptions<T> {
   pageSize?: number;
   /** Called for list and watch failures (they are retried). */
   onError?(err: unknown, phase: 'list' | 'watch'): void;
+  /** Called when a list succeeds or a watch delivers again after failures. */
+  onRecovered?(): void;
 }
 
 export interface ResourceCacheStats {
@@ -157,6 +159,7 @@ export class ResourceCache<T extends KubeObject> {
   private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   private rv = '';
   private running = false;
+  private failing = false;
   private isSynced = false;
   private loop?: Promise<void>;
   private interrupt?: () => void;
@@ -234,10 +237,25 @@ export class ResourceCache<T extends KubeObject> {
     }
   }
 
+  private recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    try {
+      this.options.onRecovered?.();
+    } catch {
+      // a hook never stops the cache
+    }
+  }
+
   private report(err: unknown, phase: 'list' | 'watch'): void {
+    this.failing = true;
     this.statsData.errors++;
     this.statsData.lastError = err instanceof Error ? err.message : String(err);
-    this.options.onError?.(err, phase);
+    try {
+      this.options.onError?.(err, phase);
+    } catch {
+      // a hook never stops the cache
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -306,6 +324,7 @@ export class ResourceCache<T extends KubeObject> {
     } while (token && this.running);
     if (!this.running) return;
     this.statsData.lists++;
+    this.recovered();
     const events = replaceAll(this.items, fresh);
     this.rv = rv;
     for (const ev of events) this.emit(ev);
@@ -346,6 +365,7 @@ export class ResourceCache<T extends KubeObject> {
       const onEvent = (type: string, raw: unknown): void => {
         if (settled) return;
         arm();
+        if (type !== 'ERROR') this.recovered();
         if (type === 'ERROR') {
           const status = parseStatus(raw);
           if (status?.code === 410 || status?.reason === 'Expired' || status?.reason === 'Gone') {

@@ -112,6 +112,7 @@ export class ClusterWatchCache extends KubeWatchCache {
         labelSelector: this.options.lwsSelector ?? TROUPE_LABELS.service,
         decode: decodeLws,
         onError: (err, phase) => this.warn(`leaderworkersets in ${ns}`, phase, err),
+        onRecovered: () => this.recovered(`leaderworkersets in ${ns}`),
       });
       const pods = new ResourceCache<Pod>({
         ...common,
@@ -120,6 +121,7 @@ export class ClusterWatchCache extends KubeWatchCache {
         labelSelector: LWS_LABELS.name,
         decode: decodePod,
         onError: (err, phase) => this.warn(`pods in ${ns}`, phase, err),
+        onRecovered: () => this.recovered(`pods in ${ns}`),
       });
       lws.onEvent((ev) => this.onLws(ns, ev));
       pods.onEvent((ev) => this.onPod(ev));
@@ -201,10 +203,24 @@ export class ClusterWatchCache extends KubeWatchCache {
     }
   }
 
+  /** Failures in a row per watch: the first and every 20th are logged, then the recovery. */
+  private readonly failures = new Map<string, number>();
+
   private warn(what: string, phase: string, err: unknown): void {
+    const n = (this.failures.get(what) ?? 0) + 1;
+    this.failures.set(what, n);
+    if (n !== 1 && n % 20 !== 0) return;
+    const times = n === 1 ? '' : ` (${n} failures in a row)`;
     this.logger.warn(
-      `${phase} of ${what} failed, retrying: ${err instanceof Error ? err.message : String(err)}`,
+      `${phase} of ${what} failed${times}, retrying: ${err instanceof Error ? err.message : String(err)}`,
     );
+  }
+
+  private recovered(what: string): void {
+    const n = this.failures.get(what);
+    if (!n) return;
+    this.failures.delete(what);
+    this.logger.log(`watch of ${what} recovered after ${n} failure${n === 1 ? '' : 's'}`);
   }
 
   private onLws(namespace: string, ev: CacheEvent<LeaderWorkerSet>): void {
