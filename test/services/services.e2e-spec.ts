@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { startTestApp, TestApp } from '../support/app';
 import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
-import { startTestCluster, TestCluster } from '../support/cluster';
+import { startTestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
 
 const NS = 'troupe-inference';
@@ -43,7 +43,10 @@ describe('inference services on the cluster simulator', () => {
 
   beforeAll(async () => {
     s3 = await startTestS3();
-    cluster = await startTestCluster();
+    // 8 nodes x 8 GPUs, two of them down until a test brings capacity back.
+    cluster = await startTestCluster({ nodes: 8, podStartMs: 100, podReadyMs: 300 });
+    await cluster.sim('POST', '/sim/nodes/node-6/down');
+    await cluster.sim('POST', '/sim/nodes/node-7/down');
     t = await startTestApp({ ...s3.env, KUBECONFIG: cluster.kubeconfigFile, KUBE_NAMESPACE: NS });
     const project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: `svc-${randomBytes(3).toString('hex')}` } })).body;
     member = (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: 'm', role: 'member', projectId: project.id } })).body.key;
@@ -82,16 +85,21 @@ describe('inference services on the cluster simulator', () => {
   });
 
   it('deploys TP 8 x PP 2 on 8-GPU nodes as groups of 2 pods, READY with a leader endpoint that answers', async () => {
-    const created = await t.call('POST', '/api/v1/services', { key: member, body: service('llm') });
+    const created = await t.call('POST', '/api/v1/services', { key: member, body: service('llm', { replicas: { initial: 2, min: 1, max: 2 } }) });
     expect(created.status).toBe(202);
     expect(created.body.status.phase).toBe('PENDING');
     const ready = await until('READY', async () => {
       const s = await get('llm');
-      return s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 1 && s;
+      return s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 2 && s;
     });
-    expect(ready.status.observed.groups).toMatchObject({ desired: 1, ready: 1 });
+    expect(ready.status.observed.groups).toMatchObject({ desired: 2, ready: 2 });
     const pods = await cluster.sim('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=leaderworkerset.sigs.k8s.io/name=llm`);
-    expect(((await pods.json()) as { items: { metadata: { name: string } }[] }).items.map((p) => p.metadata.name).sort()).toEqual(['llm-0', 'llm-0-1']);
+    expect(((await pods.json()) as { items: { metadata: { name: string } }[] }).items.map((p) => p.metadata.name).sort()).toEqual([
+      'llm-0',
+      'llm-0-1',
+      'llm-1',
+      'llm-1-1',
+    ]);
 
     const ep = ready.status.observed.leaderEndpoints[0];
     const chat = await fetch(`http://${ep.ip}:${ep.port}/v1/chat/completions`, {
@@ -108,15 +116,20 @@ describe('inference services on the cluster simulator', () => {
     expect(events.body.data.map((e: { reason: string }) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Applied', 'READY']));
   });
 
-  it('a new model version rolls out: UPDATING, then READY on the new version', async () => {
+  it('a new model version rolls out group by group: UPDATING, never fewer ready groups than maxUnavailable allows', async () => {
     const patched = await t.call('PATCH', '/api/v1/services/llm', { key: member, body: { version: 'v2' } });
     expect(patched.status).toBe(202);
     const phases = new Set<string>();
+    let minReady = Infinity;
     const done = await until('READY on v2', async () => {
       const s = await get('llm');
       phases.add(s.status.phase);
-      return s.status.phase === 'READY' && s.status.appliedGeneration === s.generation && s.model.version === 'v2' && s.status.observed?.groups.updated === 1 && s;
+      if (s.status.appliedGeneration === s.generation && s.status.observed) minReady = Math.min(minReady, s.status.observed.groups.ready);
+      return s.status.phase === 'READY' && s.status.appliedGeneration === s.generation && s.model.version === 'v2' && s.status.observed?.groups.updated === 2 && s;
     });
+    expect(phases).toContain('UPDATING');
+    // 2 groups, maxUnavailable 1: at least one group served throughout
+    expect(minReady).toBeGreaterThanOrEqual(1);
     expect(done.model.version).toBe('v2');
     const lws = (await lwsApi.getNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' })) as {
       metadata: { labels: Record<string, string> };
@@ -135,15 +148,16 @@ describe('inference services on the cluster simulator', () => {
         .getNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' })
         .catch(() => undefined);
       const s = await get('llm');
-      return lws && s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 1;
+      return lws && s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 2;
     });
   });
 
   it('not enough GPUs: FAILED with the scheduler reason, recovers when capacity returns', async () => {
-    // 4 nodes x 8 GPUs; llm uses 2. Take 2 nodes down, ask for 1 group of 2 nodes: nothing left.
-    await cluster.sim('POST', '/sim/nodes/node-2/down');
-    await cluster.sim('POST', '/sim/nodes/node-3/down');
-    const r = await t.call('POST', '/api/v1/services', { key: member, body: service('big', { servedModelName: 'big' }) });
+    // 6 usable nodes; llm holds 4. Two groups of 2 nodes: one fits, one cannot be placed.
+    const r = await t.call('POST', '/api/v1/services', {
+      key: member,
+      body: service('big', { servedModelName: 'big', replicas: { initial: 2, min: 1, max: 2 } }),
+    });
     expect(r.status).toBe(202);
     const failed = await until('FAILED', async () => {
       const s = await get('big');
@@ -151,8 +165,8 @@ describe('inference services on the cluster simulator', () => {
     });
     expect(failed.status.reason).toMatch(/unschedulable/i);
     expect(failed.status.reason).toMatch(/nvidia\.com\/gpu/);
-    await cluster.sim('POST', '/sim/nodes/node-2/up');
-    await cluster.sim('POST', '/sim/nodes/node-3/up');
+    await cluster.sim('POST', '/sim/nodes/node-6/up');
+    await cluster.sim('POST', '/sim/nodes/node-7/up');
     await until('READY after nodes came back', async () => (await get('big')).status.phase === 'READY');
   });
 
@@ -167,5 +181,37 @@ describe('inference services on the cluster simulator', () => {
     const pods = await cluster.sim('GET', `/api/v1/namespaces/${NS}/pods`);
     expect(((await pods.json()) as { items: unknown[] }).items).toEqual([]);
     expect((await t.call('DELETE', `/api/v1/models/${model}/versions/v2`, { key: member })).status).toBe(204);
+  });
+
+  it('Kubernetes API unreachable: the request is accepted, the error shows in status, the reconcile retries', async () => {
+    const { freePort } = await import('../../libs/testing/src');
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const port = await freePort();
+    const file = `${cluster.kubeconfigFile}.down`;
+    writeFileSync(file, readFileSync(cluster.kubeconfigFile, 'utf8').replace(/server: http:\/\/127\.0\.0\.1:\d+/, `server: http://127.0.0.1:${port}`));
+    const other = await startTestApp({ ...s3.env, KUBECONFIG: file, KUBE_NAMESPACE: NS, DATABASE_URL: t.config.database.url });
+    let late: Awaited<ReturnType<typeof startTestCluster>> | undefined;
+    try {
+      const r = await other.call('POST', '/api/v1/services', { key: member, body: service('later', { servedModelName: 'later', replicas: { initial: 1, min: 1, max: 1 } }) });
+      expect(r.status).toBe(202);
+      const failing = await until('lastError', async () => {
+        const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
+        return s.status.lastError && s;
+      });
+      expect(failing.status.lastError).toMatch(/unreachable|ECONNREFUSED/i);
+      expect(failing.status.phase).toBe('PENDING');
+      // The cluster comes (back) up on that address: the retried reconcile deploys it.
+      late = await startTestCluster({ port, nodes: 2 });
+      const ready = await until('READY once the API answers', async () => {
+        const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
+        return s.status.phase === 'READY' && s;
+      }, 60_000);
+      expect(ready.status.lastError).toBeNull();
+      await other.call('DELETE', '/api/v1/services/later', { key: member });
+      await until('DELETED', async () => (await other.call('GET', '/api/v1/services/later', { key: member })).body.status.phase === 'DELETED');
+    } finally {
+      await other.close();
+      await late?.stop();
+    }
   });
 });
