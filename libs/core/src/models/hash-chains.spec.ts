@@ -40,13 +40,31 @@ describe('HashChains', () => {
     expect(h.digestHex()).toBe(createHash('sha256').update(Buffer.concat(parts.slice(0, 2))).digest('hex'));
   });
 
-  it('gives up holding a part over the memory budget, and never counts failed parts', async () => {
-    const chains = new HashChains(1500);
+  it('makes a part wait for memory (backpressure) and holds it once the chain moved on', async () => {
+    const chains = new HashChains(1500, 5_000);
     const t1 = await chains.tap('s', 1, fresh);
     const t2 = await chains.tap('s', 2, fresh);
     const t3 = await chains.tap('s', 3, fresh);
     t2.write(parts[1]);
-    t3.write(parts[2]); // over budget: dropped
+    const waiting = t3.write(parts[2]);
+    expect(waiting).toBeInstanceOf(Promise);
+    t1.write(parts[0]);
+    t1.succeed(); // chain passes part 1, part 2 is fed from memory and turns live... but is not complete
+    await waiting; // memory of part 2 was released: part 3 is held now
+    expect(chains.held).toBe(1000);
+    const s2 = t2.succeed();
+    const s3 = t3.succeed();
+    expect([...s2.keys(), ...s3.keys()]).toEqual([2, 3]);
+    expect(await finalDigest(s3, 3)).toBe(createHash('sha256').update(Buffer.concat(parts.slice(0, 3))).digest('hex'));
+  });
+
+  it('gives up holding a part when memory does not free in time, and never counts failed parts', async () => {
+    const chains = new HashChains(1500, 50);
+    const t1 = await chains.tap('s', 1, fresh);
+    const t2 = await chains.tap('s', 2, fresh);
+    const t3 = await chains.tap('s', 3, fresh);
+    t2.write(parts[1]);
+    await t3.write(parts[2]); // over budget for 50 ms: given up
     expect(chains.held).toBe(1000);
     t3.succeed();
     t2.fail();

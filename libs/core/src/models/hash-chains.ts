@@ -12,8 +12,17 @@ import { ChainedSha256 } from './whole-file-hash';
 export class HashChains {
   private readonly chains = new Map<string, Chain>();
   private heldBytes = 0;
+  private waiters: (() => void)[] = [];
 
-  constructor(private readonly budgetBytes: number) {}
+  /**
+   * @param budgetBytes memory for held parts, per process
+   * @param waitMs how long a part waits (its upload paused: backpressure) for memory to free up before
+   *   it gives up being held and is read back at completion instead
+   */
+  constructor(
+    private readonly budgetBytes: number,
+    readonly waitMs = 15_000,
+  ) {}
 
   /**
    * Opens the tap for part `n` of a session. `load` gives the chain's starting point when this
@@ -50,6 +59,22 @@ export class HashChains {
 
   release(bytes: number): void {
     this.heldBytes -= bytes;
+    if (bytes > 0 && this.waiters.length > 0) {
+      const waiting = this.waiters;
+      this.waiters = [];
+      for (const wake of waiting) wake();
+    }
+  }
+
+  /** Resolves when some memory was released, or after `ms`. */
+  waitForRelease(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   get held(): number {
@@ -68,6 +93,8 @@ interface Pending {
 
 class Chain {
   readonly pending = new Map<number, Pending>();
+  /** A part was given up: the chain cannot pass it, so later parts are not held either. */
+  broken = false;
   constructor(
     readonly hasher: ChainedSha256,
     /** The next part number the hasher expects. */
@@ -90,20 +117,42 @@ export class PartTap {
     else chain.pending.set(partNumber, this.pending);
   }
 
-  write(chunk: Buffer): void {
+  /**
+   * Takes the next chunk of this part. Returns a promise when the part must wait for memory: the
+   * caller pauses the upload until it resolves (backpressure), so the chain keeps its parts.
+   */
+  write(chunk: Buffer): void | Promise<void> {
     if (this.pending.live) return this.chain.hasher.update(chunk);
     if (!this.holding) return;
-    if (!this.chains.reserve(chunk.length)) {
-      // Over budget: give this part up; completion will read it back.
-      this.holding = false;
-      this.chains.release(this.pending.bytes);
-      this.chain.pending.delete(this.partNumber);
-      this.pending.chunks = [];
-      this.pending.bytes = 0;
-      return;
+    if (this.chain.broken) return this.giveUp();
+    if (this.chains.reserve(chunk.length)) return this.hold(chunk);
+    return this.waitAndHold(chunk);
+  }
+
+  private async waitAndHold(chunk: Buffer): Promise<void> {
+    const deadline = Date.now() + this.chains.waitMs;
+    while (Date.now() < deadline) {
+      await this.chains.waitForRelease(deadline - Date.now());
+      // The chain may have reached this part meanwhile: its bytes then go straight to the hasher.
+      if (this.pending.live) return this.chain.hasher.update(chunk);
+      if (this.chains.reserve(chunk.length)) return this.hold(chunk);
     }
+    this.giveUp();
+  }
+
+  private hold(chunk: Buffer): void {
     this.pending.chunks.push(Buffer.from(chunk));
     this.pending.bytes += chunk.length;
+  }
+
+  /** This part will not be in memory when the chain reaches it: completion reads it back. */
+  private giveUp(): void {
+    this.holding = false;
+    this.chain.broken = true;
+    this.chains.release(this.pending.bytes);
+    if (this.chain.pending.get(this.partNumber) === this.pending) this.chain.pending.delete(this.partNumber);
+    this.pending.chunks = [];
+    this.pending.bytes = 0;
   }
 
   /**

@@ -40,8 +40,9 @@ class MeteredHash extends Transform {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) return done(this.onLimit());
     this.sha.update(chunk);
-    this.tap?.write(chunk);
-    done(null, chunk);
+    const waiting = this.tap?.write(chunk);
+    if (waiting) waiting.then(() => done(null, chunk), done);
+    else done(null, chunk);
   }
 }
 
