@@ -17,7 +17,7 @@ describe('health, metrics, docs and error format', () => {
   it('answers /readyz with each dependency checked', async () => {
     const r = await t.call('GET', '/readyz');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    expect(r.body).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok', kubernetes: 'not configured' } });
   });
 
   it('exports Prometheus metrics with process metrics and the HTTP histogram by route', async () => {

@@ -65,6 +65,11 @@ describe('inference services on the cluster simulator', () => {
     await s3?.stop();
   });
 
+  it('/readyz reports that the cluster serves the LWS API', async () => {
+    const r = await t.call('GET', '/readyz');
+    expect(r.body.checks.kubernetes).toBe('ok');
+  });
+
   it('dryRun validates and renders without storing anything', async () => {
     const r = await t.call('POST', '/api/v1/services?dryRun=true', { key: member, body: service('dry') });
     expect(r.status).toBe(200);
@@ -200,13 +205,16 @@ describe('inference services on the cluster simulator', () => {
       });
       expect(failing.status.lastError).toMatch(/unreachable|ECONNREFUSED/i);
       expect(failing.status.phase).toBe('PENDING');
+      const ready = await other.call('GET', '/readyz');
+      expect(ready.status).toBe(200);
+      expect(ready.body).toMatchObject({ status: 'degraded', checks: { kubernetes: expect.stringMatching(/^unreachable/) } });
       // The cluster comes (back) up on that address: the retried reconcile deploys it.
       late = await startTestCluster({ port, nodes: 2 });
-      const ready = await until('READY once the API answers', async () => {
+      const deployed = await until('READY once the API answers', async () => {
         const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
         return s.status.phase === 'READY' && s;
       }, 60_000);
-      expect(ready.status.lastError).toBeNull();
+      expect(deployed.status.lastError).toBeNull();
       await other.call('DELETE', '/api/v1/services/later', { key: member });
       await until('DELETED', async () => (await other.call('GET', '/api/v1/services/later', { key: member })).body.status.phase === 'DELETED');
     } finally {
