@@ -76,6 +76,93 @@ export interface UploadView extends UploadSession {
   parts: PartView[];
 }
 
+export type ServicePhase =
+  'PENDING' | 'DEPLOYING' | 'READY' | 'DEGRADED' | 'UPDATING' | 'FAILED' | 'DELETING' | 'DELETED';
+
+export interface LeaderEndpoint {
+  group: number;
+  pod: string;
+  ip: string;
+  port: number;
+}
+
+export interface ObservedServiceState {
+  groups: { desired: number; current: number; ready: number; updated: number };
+  leaderEndpoints: LeaderEndpoint[];
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  pendingPods?: number;
+  unschedulable?: string;
+  observedAt?: string;
+  [key: string]: unknown;
+}
+
+export interface ServiceSpecView {
+  parallelism?: { tensor: number; pipeline: number };
+  gpusPerNode?: number;
+  gpu?: { resource?: string; type?: string; nodeSelector?: Record<string, string> };
+  replicas?: { initial?: number; min?: number; max?: number };
+  engine?: { image?: string; extraArgs?: string[]; env?: Record<string, string>; [key: string]: unknown };
+  placement?: { exclusiveTopology?: string; [key: string]: unknown };
+  layoutExplanation?: string;
+  [key: string]: unknown;
+}
+
+export interface ServiceView {
+  name: string;
+  servedModelName: string;
+  namespace: string;
+  projectId?: string;
+  model: { name: string; version: string };
+  spec: ServiceSpecView;
+  generation: number;
+  status: {
+    phase: ServicePhase;
+    reason: string | null;
+    lastError: string | null;
+    appliedGeneration: number | null;
+    observed: ObservedServiceState | null;
+  };
+  createdAt?: string;
+  [key: string]: unknown;
+}
+
+/** The body of `POST /api/v1/services` (projectId added by the client for admin keys). */
+export interface CreateServiceInput {
+  name: string;
+  model: string;
+  version: string;
+  servedModelName?: string;
+  namespace?: string;
+  parallelism?: { tensor: number; pipeline: number };
+  gpusPerNode?: number;
+  gpu?: { resource?: string; type?: string; nodeSelector?: Record<string, string> };
+  replicas?: { initial?: number; min?: number; max?: number };
+  engine: {
+    image: string;
+    extraArgs?: string[];
+    env?: Record<string, string>;
+    maxModelLen?: number;
+    dtype?: string;
+    maxNumSeqs?: number;
+  };
+  placement?: { exclusiveTopology?: string; startupPolicy?: string; restartPolicy?: string };
+  rollout?: { maxUnavailable?: number | string; maxSurge?: number | string };
+}
+
+export interface ServiceDryRun {
+  dryRun: true;
+  spec: ServiceSpecView;
+  manifest: Record<string, unknown>;
+}
+
+export interface ServiceEvent {
+  type: string;
+  reason: string;
+  message: string;
+  createdAt: string;
+  [key: string]: unknown;
+}
+
 export interface FieldIssue {
   field: string;
   message: string;
@@ -128,7 +215,7 @@ export function isAbort(err: unknown): boolean {
 export interface ClientOptions {
   url: string;
   key: string;
-  /** Sent as `projectId` (query, or body on model creation) on /models routes: admin keys need it. */
+  /** Sent as `projectId` (query, or body on creation) on /models and /services routes: admin keys need it. */
   projectId?: string;
   /** Maximum connections to the server (parts in flight + a few). */
   connections?: number;
@@ -136,6 +223,8 @@ export interface ClientOptions {
 
 interface CallOptions {
   query?: Record<string, string | number | undefined>;
+  /** Return the 2xx body as text instead of parsing it as JSON (e.g. YAML manifests). */
+  text?: boolean;
   json?: unknown;
   /** Raw body: a fresh stream per call (retries build a new one). */
   body?: Readable;
@@ -279,7 +368,64 @@ export class ApiClient {
     await this.call('DELETE', `/api/v1/uploads/${encodeURIComponent(uploadId)}`);
   }
 
+  // --- services ---
+
+  createService(input: CreateServiceInput): Promise<ServiceView> {
+    return this.call('POST', '/api/v1/services', { json: this.withProject(input) });
+  }
+
+  dryRunService(input: CreateServiceInput): Promise<ServiceDryRun> {
+    return this.call('POST', '/api/v1/services', {
+      json: this.withProject(input),
+      query: { dryRun: 'true' },
+    });
+  }
+
+  async listServices(): Promise<ServiceView[]> {
+    const all: ServiceView[] = [];
+    const limit = 500;
+    for (let offset = 0; ; offset += limit) {
+      const page = await this.call<{ data: ServiceView[] }>('GET', '/api/v1/services', {
+        query: this.scoped({ limit, offset }),
+      });
+      all.push(...page.data);
+      if (page.data.length < limit) return all;
+    }
+  }
+
+  getService(name: string): Promise<ServiceView> {
+    return this.call('GET', this.servicePath(name), { query: this.scoped() });
+  }
+
+  deleteService(name: string): Promise<ServiceView | undefined> {
+    return this.call('DELETE', this.servicePath(name), { query: this.scoped() });
+  }
+
+  serviceManifestYaml(name: string): Promise<string> {
+    return this.call('GET', `${this.servicePath(name)}/manifest`, {
+      query: this.scoped({ format: 'yaml' }),
+      headers: { accept: 'application/yaml, text/plain, */*' },
+      text: true,
+    });
+  }
+
+  serviceManifest(name: string): Promise<Record<string, unknown>> {
+    return this.call('GET', `${this.servicePath(name)}/manifest`, { query: this.scoped() });
+  }
+
+  serviceEvents(name: string): Promise<{ data: ServiceEvent[] }> {
+    return this.call('GET', `${this.servicePath(name)}/events`, { query: this.scoped() });
+  }
+
   // --- plumbing ---
+
+  private servicePath(name: string): string {
+    return `/api/v1/services/${encodeURIComponent(name)}`;
+  }
+
+  private withProject<T extends object>(body: T): T & { projectId?: string } {
+    return this.options.projectId ? { ...body, projectId: this.options.projectId } : body;
+  }
 
   private modelPath(model: string): string {
     return `/api/v1/models/${encodeURIComponent(model)}`;
@@ -339,6 +485,7 @@ export class ApiClient {
     }
     const requestId = headerValue(res.headers['x-request-id']);
     if (res.statusCode >= 200 && res.statusCode < 300) {
+      if (opts.text) return text as T;
       if (!text) return undefined as T;
       try {
         return JSON.parse(text) as T;

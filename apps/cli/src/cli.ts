@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { nonNegativeInt, positiveInt } from './args';
 import { ApiClient, ApiError, ModelDetail, ModelView, NetworkError, VersionView } from './api-client';
 import {
   configPath,
@@ -15,6 +16,7 @@ import {
 } from './config';
 import { formatBytes, formatDuration, formatRate, table } from './format';
 import { CliError, Output } from './output';
+import { registerServiceCommands } from './services';
 import { DEFAULT_PARAMS, UploadResult, UploadRun } from './upload';
 import { stateFilePath, UploadStateStore } from './upload-state';
 
@@ -24,18 +26,6 @@ export interface CliContext {
   env: Env;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
 }
 
 function cliVersion(): string {
@@ -55,13 +45,13 @@ function cliVersion(): string {
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('troupe')
-    .description('Troupe command line: model registry and weight uploads')
+    .description('Troupe command line: model registry, weight uploads and inference services')
     .version(cliVersion(), '-V, --cli-version', 'print the CLI version')
     .option('--url <url>', 'server URL (default: $TROUPE_URL, else the stored login)')
     .option('--key <key>', 'API key (default: $TROUPE_KEY, else the stored login)')
     .option(
       '--project <id>',
-      'project id; admin keys need one for model commands (default: $TROUPE_PROJECT, else the stored login)',
+      'project id; admin keys need one for model and service commands (default: $TROUPE_PROJECT, else the stored login)',
     )
     .option('--json', 'machine-readable output on stdout')
     .configureHelp({ showGlobalOptions: true })
@@ -216,6 +206,8 @@ export function buildProgram(ctx: CliContext): Command {
       const v = await withClient(cmd, (c) => c.createVersion(model, version));
       out.result(v, () => `created version ${model}/${v.version} (${v.state})`);
     });
+
+  registerServiceCommands(program, { output, withClient });
 
   return program;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   bar,
+  formatAge,
   formatBytes,
   formatDuration,
   formatEta,
@@ -11,6 +12,17 @@ import {
 } from './format';
 
 describe('format', () => {
+  it('ages as kubectl shows them', () => {
+    const now = Date.parse('2025-01-10T12:00:00Z');
+    expect(formatAge('2025-01-10T11:59:15Z', now)).toBe('45s');
+    expect(formatAge('2025-01-10T11:48:00Z', now)).toBe('12m');
+    expect(formatAge('2025-01-10T07:00:00Z', now)).toBe('5h');
+    expect(formatAge('2025-01-07T12:00:00Z', now)).toBe('3d');
+    expect(formatAge('2025-01-10T12:00:05Z', now)).toBe('0s');
+    expect(formatAge(undefined, now)).toBe('-');
+    expect(formatAge('nonsense', now)).toBe('-');
+  });
+
   it('sizes in binary units', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(1023)).toBe('1023 B');
