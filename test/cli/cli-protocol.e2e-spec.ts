@@ -15,6 +15,7 @@ import { FakeServer } from './fake-server';
 const KiB = 1024;
 const MEMBER = 'troupe_member-key';
 const INFERENCE = 'troupe_inference-key';
+const ADMIN = 'troupe_admin-key';
 // Files from 256 KiB go through sessions of 64 KiB parts here (64 MiB with the real defaults).
 const SMALL = ['--small-file-limit', String(256 * KiB)];
 
@@ -38,7 +39,10 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
   });
 
   beforeEach(async () => {
-    server = new FakeServer({ keys: { [MEMBER]: 'member', [INFERENCE]: 'inference' }, partSize: 64 * KiB });
+    server = new FakeServer({
+      keys: { [MEMBER]: 'member', [INFERENCE]: 'inference', [ADMIN]: 'admin' },
+      partSize: 64 * KiB,
+    });
     await server.start();
     tmp = mkdtempSync(path.join(os.tmpdir(), 'troupe-cli-'));
     env = { TROUPE_CONFIG: path.join(tmp, 'config.json') };
@@ -319,6 +323,229 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     const noModel = await runCli(['models', 'upload', dir, '--model', 'ghost', '--version', 'v1'], env);
     expect(noModel.code).toBe(1);
     expect(noModel.stderr).toContain('hint: create the model first: troupe models create ghost');
+  });
+
+  describe('services', () => {
+    const readyVersion = async () => {
+      await login();
+      const v = await runCli(['models', 'versions', 'create', 'demo', 'v1'], env);
+      expect(v.code, v.stderr).toBe(0);
+      server.version('demo', 'v1')!.state = 'READY';
+    };
+    const create = (name: string, ...extra: string[]) => [
+      'services',
+      'create',
+      name,
+      '--model',
+      'demo',
+      '--version',
+      'v1',
+      '--image',
+      'vllm/vllm-openai:v0.9.0',
+      ...extra,
+    ];
+    const posts = () => server.serviceRequests.filter((r) => r.method === 'POST');
+
+    it('create sends the body built from the flags (repeated --arg and --env); list, show, events, manifest, delete', async () => {
+      await readyVersion();
+      const r = await runCli(
+        create(
+          'llama',
+          '--tp',
+          '8',
+          '--pp',
+          '2',
+          '--gpus-per-node',
+          '8',
+          '--gpu-type',
+          'H100-80GB',
+          '--replicas',
+          '2',
+          '--min',
+          '1',
+          '--max',
+          '4',
+          '--served-name',
+          'llama-3',
+          '--namespace',
+          'serving',
+          '--max-model-len',
+          '32768',
+          '--arg=--enable-prefix-caching',
+          '--arg',
+          '--kv-cache-dtype=fp8',
+          '--env',
+          'VLLM_LOGGING_LEVEL=DEBUG',
+          '--env=NCCL_IB_HCA=mlx5_0,mlx5_1',
+          '--exclusive-topology',
+          'rack',
+        ),
+        env,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('created service llama (PENDING)');
+      expect(posts()).toHaveLength(1);
+      expect(posts()[0].path).toBe('/api/v1/services');
+      expect(posts()[0].query).toEqual({});
+      expect(posts()[0].body).toEqual({
+        name: 'llama',
+        model: 'demo',
+        version: 'v1',
+        servedModelName: 'llama-3',
+        namespace: 'serving',
+        parallelism: { tensor: 8, pipeline: 2 },
+        gpusPerNode: 8,
+        gpu: { type: 'H100-80GB' },
+        replicas: { initial: 2, min: 1, max: 4 },
+        engine: {
+          image: 'vllm/vllm-openai:v0.9.0',
+          extraArgs: ['--enable-prefix-caching', '--kv-cache-dtype=fp8'],
+          env: { VLLM_LOGGING_LEVEL: 'DEBUG', NCCL_IB_HCA: 'mlx5_0,mlx5_1' },
+          maxModelLen: 32768,
+        },
+        placement: { exclusiveTopology: 'rack' },
+      });
+
+      // Only the flags given: the server fills in the rest.
+      const minimal = await runCli(['--json', ...create('small')], env);
+      expect(minimal.code, minimal.stderr).toBe(0);
+      expect(posts()[1].body).toEqual({
+        name: 'small',
+        model: 'demo',
+        version: 'v1',
+        engine: { image: 'vllm/vllm-openai:v0.9.0' },
+      });
+      expect(JSON.parse(minimal.stdout)).toMatchObject({ name: 'small', status: { phase: 'PENDING' } });
+
+      const list = await runCli(['services', 'list'], env);
+      expect(list.code, list.stderr).toBe(0);
+      const rows = list.stdout.trimEnd().split('\n');
+      expect(rows[0]).toMatch(/^NAME +MODEL +PHASE +READY +AGE$/);
+      expect(rows[1]).toMatch(/^llama +demo\/v1 +PENDING +0\/2 +1m$/);
+      expect(rows[2]).toMatch(/^small +demo\/v1 +PENDING +0\/1 +1m$/);
+
+      // The fake moves one step per GET: DEPLOYING, then READY with one group up.
+      expect((await runCli(['services', 'show', 'small'], env)).stdout).toContain('phase: DEPLOYING');
+      const show = await runCli(['services', 'show', 'llama'], env);
+      expect(show.code, show.stderr).toBe(0);
+      expect(show.stdout).toContain('service llama (namespace serving)');
+      expect(show.stdout).toContain('phase: DEPLOYING');
+      const ready = await runCli(['services', 'show', 'llama'], env);
+      expect(ready.stdout).toContain('phase: READY');
+      expect(ready.stdout).toContain('groups: 1/2 ready');
+      expect(ready.stdout).toContain('layout: TP 8 x PP 2, 8 H100-80GB GPUs per pod');
+      expect(ready.stdout).toMatch(/endpoints:\n +GROUP +POD +ADDRESS\n +0 +llama-0 +10\.0\.0\.10:8000/);
+      expect(ready.stdout).toContain('last error: -');
+      const listed = await runCli(['--json', 'services', 'list'], env);
+      expect(JSON.parse(listed.stdout).data.map((s: { name: string }) => s.name)).toEqual(['llama', 'small']);
+
+      const events = await runCli(['services', 'events', 'llama'], env);
+      expect(events.code, events.stderr).toBe(0);
+      expect(events.stdout).toMatch(
+        /^TIME +TYPE +REASON +MESSAGE\n.+Normal +Created +service created\n.+Applied/,
+      );
+
+      const manifest = await runCli(['services', 'manifest', 'llama'], env);
+      expect(manifest.code, manifest.stderr).toBe(0);
+      expect(manifest.stdout).toContain('kind: LeaderWorkerSet');
+      expect(manifest.stdout).toContain('- --enable-prefix-caching');
+      const manifestJson = await runCli(['--json', 'services', 'manifest', 'llama'], env);
+      expect(JSON.parse(manifestJson.stdout)).toMatchObject({
+        kind: 'LeaderWorkerSet',
+        metadata: { name: 'llama' },
+      });
+
+      const del = await runCli(['services', 'delete', 'llama'], env);
+      expect(del.code, del.stderr).toBe(0);
+      expect(del.stdout).toContain('deleting service llama (DELETING)');
+      expect(server.serviceRequests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([
+        '/api/v1/services/llama',
+      ]);
+      const gone = await runCli(['services', 'show', 'nope'], env);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toMatch(/error: Service nope not found \(request /);
+    });
+
+    it('--dry-run prints the rendered manifest; a 422 lists its issues; admin keys send the project', async () => {
+      await readyVersion();
+      const dry = await runCli(
+        create('llama', '--tp', '4', '--pp', '2', '--arg=--enforce-eager', '--dry-run'),
+        env,
+      );
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(posts()[0].query).toEqual({ dryRun: 'true' });
+      expect(dry.stdout).toMatch(/^apiVersion: leaderworkerset\.x-k8s\.io\/v1\nkind: LeaderWorkerSet\n/);
+      expect(dry.stdout).toContain('size: 2');
+      expect(dry.stdout).toContain('- --enforce-eager');
+      expect(server.services.size).toBe(0);
+      const dryJson = await runCli(['--json', ...create('llama', '--dry-run')], env);
+      expect(JSON.parse(dryJson.stdout)).toMatchObject({
+        dryRun: true,
+        manifest: { kind: 'LeaderWorkerSet' },
+      });
+
+      const bad = await runCli(
+        create('llama', '--version', 'v9', '--arg=--tensor-parallel-size=4', '--wait'),
+        env,
+      );
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^error: Invalid service: .+ \(request [0-9a-f-]{36}\)$/m);
+      expect(bad.stderr).toContain('  - version: model "demo" has no version "v9"');
+      expect(bad.stderr).toContain(
+        '  - engine.extraArgs: --tensor-parallel-size=4 is set by Troupe; use parallelism',
+      );
+      const badName = await runCli(create('Bad_Name'), env);
+      expect(badName.code).toBe(1);
+      expect(badName.stderr).toContain('  - name: must be a DNS-1035 label');
+      const badEnv = await runCli(create('llama', '--env', 'NOEQUALS'), env);
+      expect(badEnv.code).not.toBe(0);
+      expect(badEnv.stderr).toContain('expected KEY=VALUE');
+
+      const project = server.projectId;
+      const admin = { ...env, TROUPE_KEY: ADMIN, TROUPE_PROJECT: project };
+      const made = await runCli(create('llama'), admin);
+      expect(made.code, made.stderr).toBe(0);
+      expect(posts().at(-1)?.body).toMatchObject({ name: 'llama', projectId: project });
+      for (const args of [
+        ['list'],
+        ['show', 'llama'],
+        ['events', 'llama'],
+        ['manifest', 'llama'],
+        ['delete', 'llama'],
+      ]) {
+        const r = await runCli(['--project', project, 'services', ...args], { ...env, TROUPE_KEY: ADMIN });
+        expect(r.code, r.stderr).toBe(0);
+        expect(server.serviceRequests.at(-1)?.query.projectId).toBe(project);
+      }
+    });
+
+    it('--wait polls until READY (exit 0), and exits 1 with the reason on FAILED', async () => {
+      await readyVersion();
+      server.servicePlan = [
+        { phase: 'PENDING' },
+        { phase: 'DEPLOYING', reason: 'pulling image' },
+        { phase: 'READY', ready: 1 },
+      ];
+      const ok = await runCli(create('llama', '--wait', '--poll-interval-ms', '50'), env);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stderr).toContain('llama: DEPLOYING 0/1: pulling image');
+      expect(ok.stderr).toContain('llama: READY 1/1');
+      expect(ok.stdout).toContain('phase: READY');
+      expect(ok.stdout).toMatch(/0 +llama-0 +10\.0\.0\.10:8000/);
+      const gets = server.serviceRequests.filter(
+        (q) => q.method === 'GET' && q.path === '/api/v1/services/llama',
+      );
+      expect(gets).toHaveLength(3);
+
+      server.servicePlan = [
+        { phase: 'DEPLOYING' },
+        { phase: 'FAILED', reason: 'engine crashed: CUDA out of memory', lastError: 'leader pod exited 1' },
+      ];
+      const failed = await runCli(['--json', ...create('broken', '--wait', '--poll-interval-ms', '50')], env);
+      expect(failed.code).toBe(1);
+      expect(JSON.parse(failed.stdout)).toMatchObject({ status: { phase: 'FAILED' } });
+      expect(failed.stderr).toContain('error: service broken is FAILED: engine crashed: CUDA out of memory');
+    });
   });
 });
 

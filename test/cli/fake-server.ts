@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { stringify as toYaml } from 'yaml';
 
 /**
  * An in-memory implementation of the model/upload HTTP contract the CLI codes against, with fault
@@ -55,6 +56,46 @@ interface UploadRec {
   expiresAt: string;
 }
 
+/** One step of a service's life as the fake reports it: each GET of the service moves one step on. */
+export interface ServiceStep {
+  phase: string;
+  reason?: string | null;
+  ready?: number;
+  lastError?: string | null;
+}
+
+interface ServiceRec {
+  view: {
+    name: string;
+    servedModelName: string;
+    namespace: string;
+    model: { name: string; version: string };
+    spec: Record<string, unknown>;
+    generation: number;
+    status: {
+      phase: string;
+      reason: string | null;
+      lastError: string | null;
+      appliedGeneration: number | null;
+      observed: {
+        groups: { desired: number; current: number; ready: number; updated: number };
+        leaderEndpoints: { group: number; pod: string; ip: string; port: number }[];
+      } | null;
+    };
+    createdAt: string;
+  };
+  events: { type: string; reason: string; message: string; createdAt: string }[];
+  plan: ServiceStep[];
+}
+
+/** A service request as received: what the CLI sent. */
+export interface ServiceRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body?: Record<string, unknown>;
+}
+
 export type PartFault = 'drop' | 'error500' | 'gone' | undefined;
 
 export interface FakeServerOptions {
@@ -77,6 +118,10 @@ export class FakeServer {
   readonly models = new Map<string, ModelRec>();
   readonly uploads = new Map<string, UploadRec>();
   readonly log: RequestLog[] = [];
+  readonly services = new Map<string, ServiceRec>();
+  readonly serviceRequests: ServiceRequest[] = [];
+  /** What GETs of a new service report, one step per GET (the last one stays). */
+  servicePlan: ServiceStep[] = [{ phase: 'DEPLOYING' }, { phase: 'READY', ready: 1 }];
   /** Called for every part PUT with the attempt number for that part (1-based). */
   partFault: (partNumber: number, attempt: number, uploadId: string) => PartFault = () => undefined;
   partSize: number;
@@ -131,6 +176,18 @@ export class FakeServer {
     }
     res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': requestId });
     res.end(body === undefined ? undefined : JSON.stringify(body));
+  }
+
+  private sendText(
+    res: ServerResponse,
+    req: IncomingMessage,
+    status: number,
+    text: string,
+    type: string,
+  ): void {
+    this.log.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0], status });
+    res.writeHead(status, { 'content-type': type, 'x-request-id': randomUUID() });
+    res.end(text);
   }
 
   private error(
@@ -328,6 +385,8 @@ export class FakeServer {
       }
     }
 
+    if (area === 'services') return this.handleServices(req, res, url, method, a, b);
+
     if (area === 'uploads' && a) {
       const u = this.uploads.get(a);
       if (!u) {
@@ -394,6 +453,176 @@ export class FakeServer {
       }
     }
     await this.readBody(req);
+    return this.error(res, req, 404, 'not_found', `No route ${method} ${url.pathname}`);
+  }
+
+  /** Renders what the real server would deploy, enough to look like a LeaderWorkerSet. */
+  private manifestOf(view: ServiceRec['view']): Record<string, unknown> {
+    const spec = view.spec as {
+      parallelism: { pipeline: number };
+      replicas: { initial: number };
+      engine: { image: string; extraArgs: string[] };
+    };
+    return {
+      apiVersion: 'leaderworkerset.x-k8s.io/v1',
+      kind: 'LeaderWorkerSet',
+      metadata: { name: view.name, namespace: view.namespace },
+      spec: {
+        replicas: spec.replicas.initial,
+        leaderWorkerTemplate: {
+          size: spec.parallelism.pipeline,
+          leaderTemplate: {
+            spec: { containers: [{ name: 'vllm', image: spec.engine.image, args: spec.engine.extraArgs }] },
+          },
+        },
+      },
+    };
+  }
+
+  private async handleServices(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+    name: string | undefined,
+    sub: string | undefined,
+  ): Promise<void> {
+    const body = method === 'POST' ? await this.json(req) : (await this.readBody(req), undefined);
+    this.serviceRequests.push({
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body,
+    });
+    if (!name && method === 'POST' && body) {
+      const svcName = String(body.name ?? '');
+      if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(svcName)) {
+        return this.send(res, req, 400, {
+          error: {
+            code: 'validation_failed',
+            message: 'Invalid request',
+            issues: [{ field: 'name', message: 'must be a DNS-1035 label' }],
+          },
+        });
+      }
+      const model = String(body.model ?? '');
+      const version = String(body.version ?? '');
+      const v = this.version(model, version);
+      const issues = [];
+      if (!v) issues.push({ field: 'version', message: `model "${model}" has no version "${version}"` });
+      else if (v.state !== 'READY')
+        issues.push({
+          field: 'version',
+          message: `version "${version}" is ${v.state}; only READY versions can be served`,
+        });
+      const engine = (body.engine ?? {}) as {
+        image?: string;
+        extraArgs?: string[];
+        env?: Record<string, string>;
+      };
+      for (const a of engine.extraArgs ?? []) {
+        if (a.startsWith('--tensor-parallel-size'))
+          issues.push({ field: 'engine.extraArgs', message: `${a} is set by Troupe; use parallelism` });
+      }
+      if (issues.length) {
+        return this.send(res, req, 422, {
+          error: {
+            code: 'unprocessable',
+            message: `Invalid service: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+            issues,
+          },
+        });
+      }
+      const par = (body.parallelism as { tensor: number; pipeline: number } | undefined) ?? {
+        tensor: 8,
+        pipeline: 1,
+      };
+      const rep = (body.replicas ?? {}) as { initial?: number; min?: number; max?: number };
+      const initial = rep.initial ?? 1;
+      const spec = {
+        parallelism: par,
+        gpusPerNode: body.gpusPerNode ?? 8,
+        gpu: { resource: 'nvidia.com/gpu', ...((body.gpu as object | undefined) ?? {}) },
+        replicas: { initial, min: rep.min ?? initial, max: rep.max ?? Math.max(initial, 1) },
+        engine: { extraArgs: [], env: {}, ...engine },
+        placement: {
+          startupPolicy: 'LeaderCreated',
+          restartPolicy: 'RecreateGroupOnPodRestart',
+          ...((body.placement as object | undefined) ?? {}),
+        },
+        rollout: { maxUnavailable: 0, maxSurge: 1 },
+      };
+      const view: ServiceRec['view'] = {
+        name: svcName,
+        servedModelName: typeof body.servedModelName === 'string' ? body.servedModelName : svcName,
+        namespace: typeof body.namespace === 'string' ? body.namespace : 'default',
+        model: { name: model, version },
+        spec,
+        generation: 1,
+        status: { phase: 'PENDING', reason: null, lastError: null, appliedGeneration: null, observed: null },
+        createdAt: new Date(Date.now() - 90_000).toISOString(),
+      };
+      if (url.searchParams.get('dryRun') === 'true') {
+        return this.send(res, req, 200, { dryRun: true, spec, manifest: this.manifestOf(view) });
+      }
+      if (this.services.has(svcName))
+        return this.error(res, req, 409, 'conflict', `A service named "${svcName}" already exists`);
+      const now = new Date().toISOString();
+      this.services.set(svcName, {
+        view,
+        plan: [...this.servicePlan],
+        events: [
+          { type: 'Normal', reason: 'Created', message: 'service created', createdAt: now },
+          {
+            type: 'Normal',
+            reason: 'Applied',
+            message: 'LeaderWorkerSet applied',
+            createdAt: new Date(Date.now() + 1000).toISOString(),
+          },
+        ].reverse(),
+      });
+      return this.send(res, req, 202, view);
+    }
+    if (!name && method === 'GET') {
+      return this.send(res, req, 200, { data: [...this.services.values()].map((s) => s.view) });
+    }
+    const svc = name ? this.services.get(name) : undefined;
+    if (!svc) return this.error(res, req, 404, 'not_found', `Service ${name} not found`);
+    const view = svc.view;
+    if (!sub && method === 'GET') {
+      const step = svc.plan.length > 1 ? svc.plan.shift() : svc.plan[0];
+      if (step && view.status.phase !== 'DELETING') {
+        const desired = (view.spec.replicas as { initial: number }).initial;
+        const ready = step.ready ?? 0;
+        view.status = {
+          phase: step.phase,
+          reason: step.reason ?? null,
+          lastError: step.lastError ?? null,
+          appliedGeneration: 1,
+          observed: {
+            groups: { desired, current: desired, ready, updated: desired },
+            leaderEndpoints: Array.from({ length: ready }, (_, g) => ({
+              group: g,
+              pod: `${view.name}-${g}`,
+              ip: `10.0.0.${g + 10}`,
+              port: 8000,
+            })),
+          },
+        };
+      }
+      return this.send(res, req, 200, view);
+    }
+    if (!sub && method === 'DELETE') {
+      view.status = { ...view.status, phase: 'DELETING', reason: 'deletion requested' };
+      return this.send(res, req, 202, view);
+    }
+    if (sub === 'manifest' && method === 'GET') {
+      const m = this.manifestOf(view);
+      if (url.searchParams.get('format') === 'yaml')
+        return this.sendText(res, req, 200, toYaml(m), 'application/yaml');
+      return this.send(res, req, 200, m);
+    }
+    if (sub === 'events' && method === 'GET') return this.send(res, req, 200, { data: svc.events });
     return this.error(res, req, 404, 'not_found', `No route ${method} ${url.pathname}`);
   }
 }
