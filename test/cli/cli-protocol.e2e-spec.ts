@@ -464,7 +464,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
       const gone = await runCli(['services', 'show', 'nope'], env);
       expect(gone.code).toBe(1);
       expect(gone.stderr).toMatch(/error: Service nope not found \(request /);
-    });
+    }, 120_000);
 
     it('--dry-run prints the rendered manifest; a 422 lists its issues; admin keys send the project', async () => {
       await readyVersion();
@@ -517,7 +517,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
         expect(r.code, r.stderr).toBe(0);
         expect(server.serviceRequests.at(-1)?.query.projectId).toBe(project);
       }
-    });
+    }, 120_000);
 
     it('--wait polls until READY (exit 0), and exits 1 with the reason on FAILED', async () => {
       await readyVersion();
@@ -545,7 +545,7 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
       expect(failed.code).toBe(1);
       expect(JSON.parse(failed.stdout)).toMatchObject({ status: { phase: 'FAILED' } });
       expect(failed.stderr).toContain('error: service broken is FAILED: engine crashed: CUDA out of memory');
-    });
+    }, 120_000);
   });
 });
 
