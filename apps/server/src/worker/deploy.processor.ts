@@ -20,7 +20,8 @@ export class DeployProcessor extends WorkerHost implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.worker.concurrency = Math.max(this.config.queue.concurrency, 8);
+    // Reconciles are I/O-bound (a few Kubernetes and database round trips): run many at once.
+    this.worker.concurrency = Math.max(this.config.queue.concurrency * 4, 16);
   }
 
   async process(job: DeployJob): Promise<unknown> {

@@ -16,6 +16,9 @@ import { ObservedState, ServicePhase } from './service.types';
 @Injectable()
 export class ReconcileService {
   private readonly logger = new Logger(ReconcileService.name);
+  /** Namespaces whose prerequisites (LWS API served, namespace, S3 credentials Secret) were ensured recently. */
+  private readonly prepared = new Map<string, number>();
+  private static readonly PREPARED_TTL_MS = 60_000;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -30,17 +33,7 @@ export class ReconcileService {
     if (!row || row.phase === 'DELETED') return;
     try {
       if (row.deletedAt) return await this.teardown(row);
-      await this.kube.assertLwsApi();
-      await this.kube.ensureNamespace(row.namespace);
-      if (this.config.s3) {
-        await this.kube.applySecret(
-          row.namespace,
-          S3_CREDENTIALS_SECRET,
-          { AWS_ACCESS_KEY_ID: this.config.s3.accessKey, AWS_SECRET_ACCESS_KEY: this.config.s3.secretKey },
-          { 'app.kubernetes.io/managed-by': 'troupe' },
-          RECONCILER,
-        );
-      }
+      await this.prepareNamespace(row.namespace);
       const lws = this.serviceService.renderRow(row);
       await this.kube.applyLws(lws, RECONCILER, { force: true });
       const firstApply = row.appliedGeneration !== row.generation;
@@ -52,8 +45,9 @@ export class ReconcileService {
       if (firstApply) {
         await this.services.addEvent(row.id, 'Normal', 'Applied', `LeaderWorkerSet ${row.namespace}/${row.name} applied (generation ${row.generation})`);
       }
-      await this.refreshStatus(row.id);
+      // Observed state follows from the watch cache (ServiceWatcher), not from here.
     } catch (err) {
+      this.prepared.delete(row.namespace);
       const message = err instanceof Error ? err.message : String(err);
       if (message !== row.lastError) {
         await this.services.update(row.id, { lastError: message });
@@ -62,6 +56,28 @@ export class ReconcileService {
       this.logger.warn(`reconcile ${row.namespace}/${row.name}: ${message}`);
       throw err; // BullMQ retries with backoff
     }
+  }
+
+  /**
+   * What every service in a namespace needs before its LWS: the LWS API served, the namespace, and the
+   * Secret with the object-storage credentials the weight-sync init containers read. Done once a
+   * minute per namespace rather than per reconcile: 50 services created at once share it.
+   */
+  private async prepareNamespace(namespace: string): Promise<void> {
+    const at = this.prepared.get(namespace);
+    if (at !== undefined && Date.now() - at < ReconcileService.PREPARED_TTL_MS) return;
+    await this.kube.assertLwsApi();
+    await this.kube.ensureNamespace(namespace);
+    if (this.config.s3) {
+      await this.kube.applySecret(
+        namespace,
+        S3_CREDENTIALS_SECRET,
+        { AWS_ACCESS_KEY_ID: this.config.s3.accessKey, AWS_SECRET_ACCESS_KEY: this.config.s3.secretKey },
+        { 'app.kubernetes.io/managed-by': 'troupe' },
+        RECONCILER,
+      );
+    }
+    this.prepared.set(namespace, Date.now());
   }
 
   private async teardown(row: ServiceRow): Promise<void> {

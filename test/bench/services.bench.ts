@@ -1,0 +1,193 @@
+/**
+ * Deploy benchmark: `npm run bench:services` (builds first).
+ *
+ * A real server process with every role, the cluster simulator in this process (zero delays, 64 nodes
+ * x 8 GPUs), s3rver. For 1 and then 50 services created at once (TP 8 on 8-GPU nodes: one pod per
+ * group), it prints the time from POST /api/v1/services to the LWS existing in the cluster
+ * ("applied"), to its leader pod Ready, and how long after the pod became Ready the service's status
+ * said READY (the watch path; polled here every 10 ms). Baseline, same run: the same manifest applied
+ * straight to the simulator with client-node (what the cluster itself takes to Ready).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, Watch } from '@kubernetes/client-node';
+import { startClusterSim } from '../../apps/cluster-sim/src';
+import { buildCheckpoint } from '../../libs/core/src/models/verification';
+import { applyMigrations } from '../../libs/db/src/migrator';
+import { createDatabaseIfMissing, dropDatabase, freePort, startS3Server, startStack } from '../../libs/testing/src';
+
+const root = path.resolve(__dirname, '../..');
+const NS = 'bench';
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
+async function main() {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'troupe-bench-svc-'));
+  const s3 = await startS3Server({ directory: path.join(tmp, 's3'), bucket: 'bench' });
+  const sim = await startClusterSim({ kubeconfigPath: path.join(tmp, 'kubeconfig.yaml'), nodes: 64, gpusPerNode: 8, racks: 8 });
+  const stack = await startStack({ dataDir: path.join(root, '.troupe', 'bench'), env: {}, database: 'postgres' });
+  const dbName = `troupe_bench_svc_${Date.now()}`;
+  await createDatabaseIfMissing(stack.databaseUrl, dbName);
+  const dbUrl = new URL(stack.databaseUrl);
+  dbUrl.pathname = `/${dbName}`;
+  await applyMigrations(dbUrl.toString());
+
+  const port = await freePort();
+  const adminKey = `troupe_${randomBytes(32).toString('base64url')}`;
+  const server = spawn(process.execPath, [path.join(root, 'dist/apps/server/src/main.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl.toString(),
+      REDIS_URL: stack.redisUrl,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_BUCKET: 'bench',
+      KUBECONFIG: path.join(tmp, 'kubeconfig.yaml'),
+      KUBE_NAMESPACE: NS,
+      TROUPE_ADMIN_KEY: adminKey,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      QUEUE_PREFIX: `bench-svc-${port}`,
+      WORKER_CONCURRENCY: '16',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const call = async (method: string, p: string, body?: unknown, raw?: Buffer) => {
+    const res = await fetch(base + p, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(raw ? { 'content-type': 'application/octet-stream' } : body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  try {
+    for (let i = 0; i < 300 && !(await fetch(`${base}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+    console.log('server ready');
+    const project = (await call('POST', '/api/v1/projects', { name: 'bench' })).body;
+    const q = `?projectId=${project.id}`;
+    await call('POST', '/api/v1/models', { name: 'tiny', projectId: project.id });
+    await call('POST', `/api/v1/models/tiny/versions${q}`, { version: 'v1' });
+    for (const [p, b] of buildCheckpoint({ layers: 2, hidden: 64, heads: 16, kvHeads: 8, shards: 1 })) {
+      await call('PUT', `/api/v1/models/tiny/versions/v1/files/${p}${q}`, undefined, b);
+    }
+    const fin = await call('POST', `/api/v1/models/tiny/versions/v1/finalize${q}`);
+    if (fin.status !== 202) throw new Error(`finalize: ${fin.status} ${JSON.stringify(fin.body)}`);
+    for (let i = 0; ; i++) {
+      const v = (await call('GET', `/api/v1/models/tiny/versions/v1${q}`)).body;
+      if (v.state === 'READY') break;
+      if (v.state === 'FAILED' || i > 600) throw new Error(`model version: ${JSON.stringify(v)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    console.log('model READY');
+    const svc = (name: string) => ({
+      name,
+      projectId: project.id,
+      model: 'tiny',
+      version: 'v1',
+      parallelism: { tensor: 8, pipeline: 1 },
+      gpusPerNode: 8,
+      engine: { image: 'vllm/vllm-openai:v0.11.0', maxModelLen: 2048 },
+    });
+
+    // Cluster events, timestamped here as they arrive.
+    const kc = new KubeConfig();
+    kc.loadFromFile(path.join(tmp, 'kubeconfig.yaml'));
+    const appliedAt = new Map<string, number>();
+    const podReadyAt = new Map<string, number>();
+    const watch = new Watch(kc);
+    const lwsWatch = await watch.watch(`/apis/leaderworkerset.x-k8s.io/v1/namespaces/${NS}/leaderworkersets`, {}, (type, obj: { metadata: { name: string } }) => {
+      if (type === 'ADDED' && !appliedAt.has(obj.metadata.name)) appliedAt.set(obj.metadata.name, performance.now());
+    }, () => undefined);
+    const podWatch = await watch.watch(`/api/v1/namespaces/${NS}/pods`, {}, (_t, pod: { metadata: { labels?: Record<string, string> }; status?: { conditions?: { type: string; status: string }[] } }) => {
+      const lws = pod.metadata.labels?.['leaderworkerset.sigs.k8s.io/name'];
+      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      if (lws && ready && !podReadyAt.has(lws)) podReadyAt.set(lws, performance.now());
+    }, () => undefined);
+
+    // Baseline: the rendered manifest applied straight to the cluster.
+    const manifest = (await call('POST', '/api/v1/services?dryRun=true', svc('baseline'))).body.manifest;
+    await call('POST', `/api/v1/models/tiny/versions${q}`, { version: 'unused' });
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    const baselineTimes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const name = `direct-${i}`;
+      const t0 = performance.now();
+      await objects.patch({ ...manifest, metadata: { ...manifest.metadata, name, namespace: NS } }, undefined, undefined, 'bench', true, 'application/apply-patch+yaml');
+      const until = performance.now() + 30_000;
+      while (!podReadyAt.has(name)) {
+        if (performance.now() > until) throw new Error(`baseline ${name} never Ready`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      baselineTimes.push(podReadyAt.get(name)! - t0);
+      await objects.delete({ apiVersion: manifest.apiVersion, kind: manifest.kind, metadata: { name, namespace: NS } });
+    }
+    const baseline = pct(baselineTimes, 50);
+    console.log(`baseline: LWS applied straight to the simulator -> leader Ready: p50 ${ms(baseline)}`);
+
+    const rows: string[] = [];
+    for (const n of [1, 50]) {
+      const names = Array.from({ length: n }, (_, i) => `s${n}-${i}`);
+      const postedAt = new Map<string, number>();
+      const statusReadyAt = new Map<string, number>();
+      await Promise.all(
+        names.map(async (name) => {
+          postedAt.set(name, performance.now());
+          const r = await call('POST', '/api/v1/services', svc(name));
+          if (r.status !== 202) throw new Error(`POST ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+        }),
+      );
+      const deadline = performance.now() + 120_000;
+      while (statusReadyAt.size < n && performance.now() < deadline) {
+        const list = (await call('GET', '/api/v1/services?limit=500')).body.data as { name: string; status: { phase: string } }[];
+        const now = performance.now();
+        for (const s of list) if (names.includes(s.name) && s.status.phase === 'READY' && !statusReadyAt.has(s.name)) statusReadyAt.set(s.name, now);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      if (statusReadyAt.size < n) throw new Error(`only ${statusReadyAt.size}/${n} services READY`);
+      const applied = names.map((s) => appliedAt.get(s)! - postedAt.get(s)!);
+      const ready = names.map((s) => podReadyAt.get(s)! - postedAt.get(s)!);
+      const lag = names.map((s) => statusReadyAt.get(s)! - podReadyAt.get(s)!);
+      rows.push(
+        `| ${n} | ${ms(pct(applied, 50))} / ${ms(pct(applied, 95))} | ${ms(pct(ready, 50))} / ${ms(pct(ready, 95))} (${(pct(ready, 50) / baseline).toFixed(1)}x baseline) | ${ms(pct(lag, 50))} / ${ms(pct(lag, 95))} |`,
+      );
+      console.log(rows[rows.length - 1]);
+    }
+    console.log('\n| services created at once | POST -> LWS applied, p50 / p95 | POST -> leader pod Ready, p50 / p95 | pod Ready -> status READY, p50 / p95 |');
+    console.log('|---|---|---|---|');
+    for (const r of rows) console.log(r);
+    lwsWatch.abort();
+    podWatch.abort();
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await sim.close();
+    await s3.stop();
+    await dropDatabase(stack.databaseUrl, dbName).catch(() => undefined);
+    await stack.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
