@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -203,15 +203,41 @@ async function main() {
       const sessionSec = (performance.now() - t0) / 1000;
       await send(`${base}/api/v1/models/bench/versions/${version}${q}`, 'DELETE', { authorization: `Bearer ${adminKey}` });
 
+      // (d) the real CLI, `troupe models upload --parallel 4`, from a file on disk (first size only).
+      let cliCell = '';
+      if (gib === sizes[0]) {
+        const file = path.join(s3dir, '..', `troupe-bench-cli-${gib}.bin`);
+        await new Promise<void>((resolve, reject) => {
+          const out = createWriteStream(file);
+          generate(size).pipe(out).on('finish', resolve).on('error', reject);
+        });
+        const cliVersion = `cli${gib}`;
+        t0 = performance.now();
+        // Asynchronous: the S3 server lives in this process and must keep answering.
+        const cli = spawn(
+          process.execPath,
+          [path.join(root, 'dist/apps/cli/src/main.js'), 'models', 'upload', file, '--model', 'bench', '--version', cliVersion, '--parallel', '4', '--no-wait'],
+          { env: { ...process.env, TROUPE_URL: base, TROUPE_KEY: adminKey, TROUPE_PROJECT: project.id, TROUPE_CONFIG: path.join(s3dir, '..', 'troupe-bench-cli.json') }, stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        cli.stderr.on('data', (d) => (stderr += d));
+        const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+        const cliSec = (performance.now() - t0) / 1000;
+        rmSync(file, { force: true });
+        if (code !== 0) throw new Error(`CLI failed: ${stderr.slice(-2000)}`);
+        cliCell = ` CLI: ${(size / MiB / cliSec).toFixed(0)} MiB/s (${(directSec / cliSec).toFixed(2)}×)`;
+        await send(`${base}/api/v1/models/bench/versions/${cliVersion}${q}`, 'DELETE', { authorization: `Bearer ${adminKey}` });
+      }
+
       const mbps = (sec: number) => size / MiB / sec;
       const growth = (peak - before) / MiB;
       results[`rss_${gib}`] = growth;
       rows.push(
-        `| ${gib} GiB | ${mbps(directSec).toFixed(0)} MiB/s | ${mbps(apiSec).toFixed(0)} MiB/s | **${(directSec / apiSec).toFixed(2)}** | ${mbps(sessionSec).toFixed(0)} MiB/s (${(directSec / sessionSec).toFixed(2)}×; ${(done.rehashedFromStorage / MiB).toFixed(0)} MiB re-read for sha256) | ${growth.toFixed(0)} MiB |`,
+        `| ${gib} GiB | ${mbps(directSec).toFixed(0)} MiB/s | ${mbps(apiSec).toFixed(0)} MiB/s | **${(directSec / apiSec).toFixed(2)}** | ${mbps(sessionSec).toFixed(0)} MiB/s (${(directSec / sessionSec).toFixed(2)}×; ${(done.rehashedFromStorage / MiB).toFixed(0)} MiB re-read for sha256)${cliCell} | ${growth.toFixed(0)} MiB |`,
       );
       console.log(rows[rows.length - 1]);
     }
-    console.log('\n| size | direct multipart | API streaming PUT | API/direct | API sessions, 4 parts in flight | server RSS growth (peak) |');
+    console.log('\n| size | direct multipart | API streaming PUT | API/direct | API sessions, 4 parts in flight (and the CLI) | server RSS growth (peak) |');
     console.log('|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     const rssSizes = sizes.filter((g) => results[`rss_${g}`] !== undefined);
