@@ -2,13 +2,14 @@
  * `npm run dev`: the whole platform on one machine with embedded defaults.
  *
  * Uses DATABASE_URL, REDIS_URL, S3_* and KUBECONFIG when set; otherwise finds or starts PostgreSQL,
- * Redis and an S3 server (data under .troupe/), applies migrations, and starts the server (built into
- * dist/ by `npm run build`) with every role. Prints the URLs and the admin key; Ctrl-C stops all it
- * started.
+ * Redis and an S3 server (data under .troupe/) and, without KUBECONFIG, the cluster simulator
+ * (apps/cluster-sim, its own process, flags from TROUPE_SIM_ARGS), applies migrations, and starts the
+ * server (built into dist/ by `npm run build`) with every role. Prints the URLs and the admin key;
+ * Ctrl-C stops all it started.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyMigrations } from '../libs/db/src/migrator';
 import { StackError, startStack } from '../libs/testing/src';
@@ -62,6 +63,31 @@ async function main(): Promise<void> {
   const applied = await applyMigrations(stack.databaseUrl);
   log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
+  let kubeconfig = process.env.KUBECONFIG;
+  if (kubeconfig) {
+    log(`Kubernetes: KUBECONFIG from the environment (${kubeconfig})`);
+  } else {
+    kubeconfig = path.join(dataDir, 'sim', 'kubeconfig.yaml');
+    mkdirSync(path.dirname(kubeconfig), { recursive: true });
+    rmSync(kubeconfig, { force: true });
+    const simArgs = (process.env.TROUPE_SIM_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const sim = spawn(process.execPath, [path.join(root, 'dist/apps/cluster-sim/src/main.js'), '--kubeconfig', kubeconfig, '--quiet', ...simArgs], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.push(sim);
+    sim.on('exit', (code, signal) => {
+      if (!stopping) {
+        log(`cluster simulator exited (${signal ?? code}); stopping`);
+        void stopAll(code ?? 1);
+      }
+    });
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(kubeconfig) && Date.now() < deadline && !stopping) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(kubeconfig)) throw new Error('the cluster simulator did not start (no kubeconfig after 30 s)');
+    log(`Kubernetes: cluster simulator (${simArgs.length ? simArgs.join(' ') : 'default flags'}), kubeconfig ${kubeconfig}`);
+  }
+
   const port = process.env.PORT ?? '3000';
   const key = adminKey();
   const env: NodeJS.ProcessEnv = {
@@ -72,6 +98,7 @@ async function main(): Promise<void> {
     PORT: port,
     HOST: process.env.HOST ?? '127.0.0.1',
     LOG_PRETTY: process.env.LOG_PRETTY ?? 'true',
+    KUBECONFIG: kubeconfig,
   };
   if (stack.s3) {
     Object.assign(env, {
@@ -108,6 +135,7 @@ async function main(): Promise<void> {
       `    API docs   ${base}/api/docs`,
       `    health     ${base}/healthz   ${base}/readyz   ${base}/metrics`,
       stack.s3 ? `    S3         ${stack.s3.endpoint} (bucket ${stack.s3.bucket})` : '',
+      `    kubectl    kubectl --kubeconfig ${kubeconfig} get lws,pods -A`,
       `    admin key  ${key}`,
       '',
       '  Try:',
