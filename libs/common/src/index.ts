@@ -5,3 +5,4 @@ export * from './names';
 export * from './observability/request-context';
 export * from './observability/logger';
 export * from './observability/metrics';
+export * from './timeout';

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { withTimeout } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import { PrismaClient } from './generated/client';
 
@@ -36,17 +37,9 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
 
   /** For /readyz: true when a trivial query answers within the timeout. */
   async ping(timeoutMs = 2_000): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-      });
-      await Promise.race([this.$queryRaw`SELECT 1`, timeout]);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(this.$queryRaw`SELECT 1`, timeoutMs).then(
+      () => true,
+      () => false,
+    );
   }
 }

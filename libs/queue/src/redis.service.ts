@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { withTimeout } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import Redis from 'ioredis';
 import { createRedis } from './redis';
@@ -19,17 +20,10 @@ export class RedisService implements OnModuleDestroy {
   }
 
   async ping(timeoutMs = 2_000): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-      });
-      return (await Promise.race([this.client.ping(), timeout])) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(this.client.ping(), timeoutMs).then(
+      (reply) => reply === 'PONG',
+      () => false,
+    );
   }
 
   async publish(channel: string, message: string): Promise<void> {
