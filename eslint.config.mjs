@@ -10,18 +10,52 @@ const APPS = ['**/apps/**'];
 const KUBE_CLIENT = '@kubernetes/client-node';
 const layers = [
   { files: ['libs/common/**/*.ts'], forbid: ['@troupe/*', KUBE_CLIENT, ...APPS] },
-  { files: ['libs/{lws,engine-sim}/**/*.ts'], forbid: ['@troupe/*', '!@troupe/common', KUBE_CLIENT, ...APPS] },
+  {
+    files: ['libs/{lws,engine-sim}/**/*.ts'],
+    forbid: ['@troupe/*', '!@troupe/common', KUBE_CLIENT, ...APPS],
+  },
   {
     files: ['libs/{config,db,storage,queue}/**/*.ts'],
-    forbid: ['@troupe/core', '@troupe/gateway', '@troupe/kube', '@troupe/testing', '@troupe/engine-sim', KUBE_CLIENT, ...APPS],
+    forbid: [
+      '@troupe/core',
+      '@troupe/gateway',
+      '@troupe/kube',
+      '@troupe/testing',
+      '@troupe/engine-sim',
+      KUBE_CLIENT,
+      ...APPS,
+    ],
   },
-  { files: ['libs/kube/**/*.ts'], forbid: ['@troupe/core', '@troupe/gateway', '@troupe/testing', '@troupe/engine-sim', ...APPS] },
-  { files: ['libs/{core,gateway}/**/*.ts'], forbid: ['@troupe/testing', '@troupe/engine-sim', KUBE_CLIENT, ...APPS] },
+  {
+    files: ['libs/kube/**/*.ts'],
+    forbid: ['@troupe/core', '@troupe/gateway', '@troupe/testing', '@troupe/engine-sim', ...APPS],
+  },
+  {
+    files: ['libs/{core,gateway}/**/*.ts'],
+    forbid: ['@troupe/testing', '@troupe/engine-sim', KUBE_CLIENT, ...APPS],
+  },
   { files: ['libs/testing/**/*.ts'], forbid: [KUBE_CLIENT, ...APPS] },
-  { files: ['apps/server/**/*.ts'], forbid: ['@troupe/testing', '@troupe/engine-sim', KUBE_CLIENT, '**/apps/cli/**', '**/apps/cluster-sim/**'] },
+  {
+    files: ['apps/server/**/*.ts'],
+    forbid: [
+      '@troupe/testing',
+      '@troupe/engine-sim',
+      KUBE_CLIENT,
+      '**/apps/cli/**',
+      '**/apps/cluster-sim/**',
+    ],
+  },
   {
     files: ['apps/cluster-sim/**/*.ts'],
-    forbid: ['@troupe/*', '!@troupe/common', '!@troupe/lws', '!@troupe/engine-sim', KUBE_CLIENT, '**/apps/server/**', '**/apps/cli/**'],
+    forbid: [
+      '@troupe/*',
+      '!@troupe/common',
+      '!@troupe/lws',
+      '!@troupe/engine-sim',
+      KUBE_CLIENT,
+      '**/apps/server/**',
+      '**/apps/cli/**',
+    ],
   },
   {
     files: ['apps/cli/**/*.ts'],
@@ -43,7 +77,13 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' },
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -7,9 +7,19 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 
 // SWC compiles the tests so that Nest's decorator metadata (constructor injection) is emitted.
 const alias = Object.fromEntries(
-  ['common', 'config', 'db', 'storage', 'queue', 'kube', 'lws', 'core', 'gateway', 'engine-sim', 'testing'].map(
-    (lib) => [`@troupe/${lib}`, path.resolve(root, `libs/${lib}/src/index.ts`)],
-  ),
+  [
+    'common',
+    'config',
+    'db',
+    'storage',
+    'queue',
+    'kube',
+    'lws',
+    'core',
+    'gateway',
+    'engine-sim',
+    'testing',
+  ].map((lib) => [`@troupe/${lib}`, path.resolve(root, `libs/${lib}/src/index.ts`)]),
 );
 
 const shared = {

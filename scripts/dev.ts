@@ -34,9 +34,16 @@ function adminKey(): string {
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const serverEntry = path.join(root, 'dist/apps/server/src/main.js');
-  if (!existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run npm run build (npm run dev does it)`);
+  if (!existsSync(serverEntry))
+    throw new Error(`${serverEntry} is missing: run npm run build (npm run dev does it)`);
 
-  const stack = await startStack({ dataDir, env: process.env, s3: true, s3Port: Number(process.env.S3_PORT ?? 0), log });
+  const stack = await startStack({
+    dataDir,
+    env: process.env,
+    s3: true,
+    s3Port: Number(process.env.S3_PORT ?? 0),
+    log,
+  });
   let stopping = false;
   const children: ReturnType<typeof spawn>[] = [];
   const stopAll = async (code: number) => {
@@ -69,10 +76,20 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(kubeconfig), { recursive: true });
     rmSync(kubeconfig, { force: true });
     const simArgs = (process.env.TROUPE_SIM_ARGS ?? '').split(/\s+/).filter(Boolean);
-    const sim = spawn(process.execPath, [path.join(root, 'dist/apps/cluster-sim/src/main.js'), '--kubeconfig', kubeconfig, '--quiet', ...simArgs], {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const sim = spawn(
+      process.execPath,
+      [
+        path.join(root, 'dist/apps/cluster-sim/src/main.js'),
+        '--kubeconfig',
+        kubeconfig,
+        '--quiet',
+        ...simArgs,
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     children.push(sim);
     sim.on('exit', (code, signal) => {
       if (!stopping) {
@@ -81,9 +98,13 @@ async function main(): Promise<void> {
       }
     });
     const deadline = Date.now() + 30_000;
-    while (!existsSync(kubeconfig) && Date.now() < deadline && !stopping) await new Promise((r) => setTimeout(r, 100));
-    if (!existsSync(kubeconfig)) throw new Error('the cluster simulator did not start (no kubeconfig after 30 s)');
-    log(`Kubernetes: cluster simulator (${simArgs.length ? simArgs.join(' ') : 'default flags'}), kubeconfig ${kubeconfig}`);
+    while (!existsSync(kubeconfig) && Date.now() < deadline && !stopping)
+      await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(kubeconfig))
+      throw new Error('the cluster simulator did not start (no kubeconfig after 30 s)');
+    log(
+      `Kubernetes: cluster simulator (${simArgs.length ? simArgs.join(' ') : 'default flags'}), kubeconfig ${kubeconfig}`,
+    );
   }
 
   const port = process.env.PORT ?? '3000';
@@ -107,7 +128,11 @@ async function main(): Promise<void> {
     });
   }
 
-  const server = spawn(process.execPath, ['--enable-source-maps', serverEntry], { cwd: root, env, stdio: 'inherit' });
+  const server = spawn(process.execPath, ['--enable-source-maps', serverEntry], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
   children.push(server);
   server.on('exit', (code, signal) => {
     if (!stopping) {
@@ -119,7 +144,10 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && !stopping) {
-    const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -149,6 +177,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`[dev] ${err instanceof StackError ? err.message : err instanceof Error ? err.stack : String(err)}`);
+  console.error(
+    `[dev] ${err instanceof StackError ? err.message : err instanceof Error ? err.stack : String(err)}`,
+  );
   process.exit(1);
 });

@@ -36,7 +36,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('adminDatabaseUrl', adminUrl);
 
   return async () => {
-    await dropDatabase(adminUrl, dbName).catch((err: Error) => console.warn(`could not drop ${dbName}: ${err.message}`));
+    await dropDatabase(adminUrl, dbName).catch((err: Error) =>
+      console.warn(`could not drop ${dbName}: ${err.message}`),
+    );
     await stack.stop();
   };
 }

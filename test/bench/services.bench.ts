@@ -17,7 +17,13 @@ import { CoreV1Api, KubeConfig, KubernetesObjectApi, Watch } from '@kubernetes/c
 import { startClusterSim } from '../../apps/cluster-sim/src';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { applyMigrations } from '../../libs/db/src/migrator';
-import { createDatabaseIfMissing, dropDatabase, freePort, startS3Server, startStack } from '../../libs/testing/src';
+import {
+  createDatabaseIfMissing,
+  dropDatabase,
+  freePort,
+  startS3Server,
+  startStack,
+} from '../../libs/testing/src';
 
 const root = path.resolve(__dirname, '../..');
 const NS = 'bench';
@@ -31,8 +37,17 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 async function main() {
   const tmp = mkdtempSync(path.join(tmpdir(), 'troupe-bench-svc-'));
   const s3 = await startS3Server({ directory: path.join(tmp, 's3'), bucket: 'bench' });
-  const sim = await startClusterSim({ kubeconfigPath: path.join(tmp, 'kubeconfig.yaml'), nodes: 64, gpusPerNode: 8, racks: 8 });
-  const stack = await startStack({ dataDir: path.join(root, '.troupe', 'bench'), env: {}, database: 'postgres' });
+  const sim = await startClusterSim({
+    kubeconfigPath: path.join(tmp, 'kubeconfig.yaml'),
+    nodes: 64,
+    gpusPerNode: 8,
+    racks: 8,
+  });
+  const stack = await startStack({
+    dataDir: path.join(root, '.troupe', 'bench'),
+    env: {},
+    database: 'postgres',
+  });
   const dbName = `troupe_bench_svc_${Date.now()}`;
   await createDatabaseIfMissing(stack.databaseUrl, dbName);
   const dbUrl = new URL(stack.databaseUrl);
@@ -67,7 +82,11 @@ async function main() {
       method,
       headers: {
         authorization: `Bearer ${adminKey}`,
-        ...(raw ? { 'content-type': 'application/octet-stream' } : body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(raw
+          ? { 'content-type': 'application/octet-stream' }
+          : body !== undefined
+            ? { 'content-type': 'application/json' }
+            : {}),
       },
       body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
@@ -76,7 +95,16 @@ async function main() {
   };
 
   try {
-    for (let i = 0; i < 300 && !(await fetch(`${base}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+    for (
+      let i = 0;
+      i < 300 &&
+      !(await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
     console.log('server ready');
     const project = (await call('POST', '/api/v1/projects', { name: 'bench' })).body;
     const q = `?projectId=${project.id}`;
@@ -110,14 +138,31 @@ async function main() {
     const appliedAt = new Map<string, number>();
     const podReadyAt = new Map<string, number>();
     const watch = new Watch(kc);
-    const lwsWatch = await watch.watch(`/apis/leaderworkerset.x-k8s.io/v1/namespaces/${NS}/leaderworkersets`, {}, (type, obj: { metadata: { name: string } }) => {
-      if (type === 'ADDED' && !appliedAt.has(obj.metadata.name)) appliedAt.set(obj.metadata.name, performance.now());
-    }, () => undefined);
-    const podWatch = await watch.watch(`/api/v1/namespaces/${NS}/pods`, {}, (_t, pod: { metadata: { labels?: Record<string, string> }; status?: { conditions?: { type: string; status: string }[] } }) => {
-      const lws = pod.metadata.labels?.['leaderworkerset.sigs.k8s.io/name'];
-      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      if (lws && ready && !podReadyAt.has(lws)) podReadyAt.set(lws, performance.now());
-    }, () => undefined);
+    const lwsWatch = await watch.watch(
+      `/apis/leaderworkerset.x-k8s.io/v1/namespaces/${NS}/leaderworkersets`,
+      {},
+      (type, obj: { metadata: { name: string } }) => {
+        if (type === 'ADDED' && !appliedAt.has(obj.metadata.name))
+          appliedAt.set(obj.metadata.name, performance.now());
+      },
+      () => undefined,
+    );
+    const podWatch = await watch.watch(
+      `/api/v1/namespaces/${NS}/pods`,
+      {},
+      (
+        _t,
+        pod: {
+          metadata: { labels?: Record<string, string> };
+          status?: { conditions?: { type: string; status: string }[] };
+        },
+      ) => {
+        const lws = pod.metadata.labels?.['leaderworkerset.sigs.k8s.io/name'];
+        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (lws && ready && !podReadyAt.has(lws)) podReadyAt.set(lws, performance.now());
+      },
+      () => undefined,
+    );
 
     // Baseline: the rendered manifest applied straight to the cluster.
     const manifest = (await call('POST', '/api/v1/services?dryRun=true', svc('baseline'))).body.manifest;
@@ -128,14 +173,25 @@ async function main() {
     for (let i = 0; i < 5; i++) {
       const name = `direct-${i}`;
       const t0 = performance.now();
-      await objects.patch({ ...manifest, metadata: { ...manifest.metadata, name, namespace: NS } }, undefined, undefined, 'bench', true, 'application/apply-patch+yaml');
+      await objects.patch(
+        { ...manifest, metadata: { ...manifest.metadata, name, namespace: NS } },
+        undefined,
+        undefined,
+        'bench',
+        true,
+        'application/apply-patch+yaml',
+      );
       const until = performance.now() + 30_000;
       while (!podReadyAt.has(name)) {
         if (performance.now() > until) throw new Error(`baseline ${name} never Ready`);
         await new Promise((r) => setTimeout(r, 1));
       }
       baselineTimes.push(podReadyAt.get(name)! - t0);
-      await objects.delete({ apiVersion: manifest.apiVersion, kind: manifest.kind, metadata: { name, namespace: NS } });
+      await objects.delete({
+        apiVersion: manifest.apiVersion,
+        kind: manifest.kind,
+        metadata: { name, namespace: NS },
+      });
     }
     const baseline = pct(baselineTimes, 50);
     console.log(`baseline: LWS applied straight to the simulator -> leader Ready: p50 ${ms(baseline)}`);
@@ -154,9 +210,14 @@ async function main() {
       );
       const deadline = performance.now() + 120_000;
       while (statusReadyAt.size < n && performance.now() < deadline) {
-        const list = (await call('GET', '/api/v1/services?limit=500')).body.data as { name: string; status: { phase: string } }[];
+        const list = (await call('GET', '/api/v1/services?limit=500')).body.data as {
+          name: string;
+          status: { phase: string };
+        }[];
         const now = performance.now();
-        for (const s of list) if (names.includes(s.name) && s.status.phase === 'READY' && !statusReadyAt.has(s.name)) statusReadyAt.set(s.name, now);
+        for (const s of list)
+          if (names.includes(s.name) && s.status.phase === 'READY' && !statusReadyAt.has(s.name))
+            statusReadyAt.set(s.name, now);
         await new Promise((r) => setTimeout(r, 10));
       }
       if (statusReadyAt.size < n) throw new Error(`only ${statusReadyAt.size}/${n} services READY`);
@@ -168,7 +229,9 @@ async function main() {
       );
       console.log(rows[rows.length - 1]);
     }
-    console.log('\n| services created at once | POST -> LWS applied, p50 / p95 | POST -> leader pod Ready, p50 / p95 | pod Ready -> status READY, p50 / p95 |');
+    console.log(
+      '\n| services created at once | POST -> LWS applied, p50 / p95 | POST -> leader pod Ready, p50 / p95 | pod Ready -> status READY, p50 / p95 |',
+    );
     console.log('|---|---|---|---|');
     for (const r of rows) console.log(r);
     lwsWatch.abort();

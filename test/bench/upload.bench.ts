@@ -16,7 +16,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MinioObjectStorage } from '../../libs/storage/src';
 import { applyMigrations } from '../../libs/db/src/migrator';
-import { createDatabaseIfMissing, dropDatabase, freePort, startS3Server, startStack } from '../../libs/testing/src';
+import {
+  createDatabaseIfMissing,
+  dropDatabase,
+  freePort,
+  startS3Server,
+  startStack,
+} from '../../libs/testing/src';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -43,7 +49,12 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-function send(url: string, method: string, headers: Record<string, string | number>, body?: Readable | Buffer): Promise<{ status: number; text: string }> {
+function send(
+  url: string,
+  method: string,
+  headers: Record<string, string | number>,
+  body?: Readable | Buffer,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers });
     req.on('response', (res) => {
@@ -62,7 +73,11 @@ async function main() {
   const entry = path.join(root, 'dist/apps/server/src/main.js');
   const s3dir = mkdtempSync(path.join(tmpdir(), 'troupe-bench-s3-'));
   const s3 = await startS3Server({ directory: s3dir, bucket: 'bench' });
-  const stack = await startStack({ dataDir: path.join(root, '.troupe', 'bench'), env: {}, database: 'postgres' });
+  const stack = await startStack({
+    dataDir: path.join(root, '.troupe', 'bench'),
+    env: {},
+    database: 'postgres',
+  });
   const dbName = `troupe_bench_${Date.now()}`;
   await createDatabaseIfMissing(stack.databaseUrl, dbName);
   const dbUrl = new URL(stack.databaseUrl);
@@ -101,22 +116,47 @@ async function main() {
 
   try {
     for (let i = 0; i < 200; i++) {
-      if ((await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) break;
+      if (
+        await fetch(`${base}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-    const project = JSON.parse((await send(`${base}/api/v1/projects`, 'POST', auth, Buffer.from(JSON.stringify({ name: 'bench' })))).text);
+    const project = JSON.parse(
+      (await send(`${base}/api/v1/projects`, 'POST', auth, Buffer.from(JSON.stringify({ name: 'bench' }))))
+        .text,
+    );
     const q = `?projectId=${project.id}`;
-    await send(`${base}/api/v1/models${q}`, 'POST', auth, Buffer.from(JSON.stringify({ name: 'bench', projectId: project.id })));
+    await send(
+      `${base}/api/v1/models${q}`,
+      'POST',
+      auth,
+      Buffer.from(JSON.stringify({ name: 'bench', projectId: project.id })),
+    );
 
-    const storage = new MinioObjectStorage({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey, bucket: 'bench' });
+    const storage = new MinioObjectStorage({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      bucket: 'bench',
+    });
     const rows: string[] = [];
     const results: Record<string, number> = {};
 
     for (const gib of sizes) {
       const size = gib * GiB;
       const version = `v${gib}`;
-      await send(`${base}/api/v1/models/bench/versions${q}`, 'POST', auth, Buffer.from(JSON.stringify({ version })));
+      await send(
+        `${base}/api/v1/models/bench/versions${q}`,
+        'POST',
+        auth,
+        Buffer.from(JSON.stringify({ version })),
+      );
 
       // (b) direct: explicit multipart with the server's driver, 2 parts in flight like the streaming PUT,
       // parts streamed like the server streams them: the baseline is the best this store allows.
@@ -163,18 +203,30 @@ async function main() {
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.pid!))), 20);
       t0 = performance.now();
-      const put = await send(`${base}/api/v1/models/bench/versions/${version}/files/weights.bin${q}`, 'PUT', {
-        authorization: `Bearer ${adminKey}`,
-        'content-type': 'application/octet-stream',
-        'content-length': size,
-      }, generate(size));
+      const put = await send(
+        `${base}/api/v1/models/bench/versions/${version}/files/weights.bin${q}`,
+        'PUT',
+        {
+          authorization: `Bearer ${adminKey}`,
+          'content-type': 'application/octet-stream',
+          'content-length': size,
+        },
+        generate(size),
+      );
       const apiSec = (performance.now() - t0) / 1000;
       clearInterval(sampler);
       if (put.status !== 201) throw new Error(`API upload failed: ${put.status} ${put.text}`);
 
       // (c) API resumable session, 4 parts in flight (what `troupe models upload` does for large files).
       const session = JSON.parse(
-        (await send(`${base}/api/v1/models/bench/versions/${version}/uploads${q}`, 'POST', auth, Buffer.from(JSON.stringify({ path: 'weights-session.bin', size })))).text,
+        (
+          await send(
+            `${base}/api/v1/models/bench/versions/${version}/uploads${q}`,
+            'POST',
+            auth,
+            Buffer.from(JSON.stringify({ path: 'weights-session.bin', size })),
+          )
+        ).text,
       );
       t0 = performance.now();
       let next = 1;
@@ -184,24 +236,37 @@ async function main() {
           const start = (n - 1) * session.partSize;
           const len = Math.min(session.partSize, size - start);
           const body = Buffer.allocUnsafe(len);
-          for (let o = 0; o < len; ) {
+          for (let o = 0; o < len;) {
             const off = (start + o) % block.length;
             const k = Math.min(len - o, block.length - off);
             block.copy(body, o, off, off + k);
             o += k;
           }
-          const r = await send(`${base}/api/v1/uploads/${session.uploadId}/parts/${n}`, 'PUT', {
-            authorization: `Bearer ${adminKey}`,
-            'content-type': 'application/octet-stream',
-            'content-length': len,
-          }, body);
+          const r = await send(
+            `${base}/api/v1/uploads/${session.uploadId}/parts/${n}`,
+            'PUT',
+            {
+              authorization: `Bearer ${adminKey}`,
+              'content-type': 'application/octet-stream',
+              'content-length': len,
+            },
+            body,
+          );
           if (r.status !== 200) throw new Error(`part ${n}: ${r.status} ${r.text}`);
         }
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
-      const done = JSON.parse((await send(`${base}/api/v1/uploads/${session.uploadId}/complete`, 'POST', { authorization: `Bearer ${adminKey}` })).text);
+      const done = JSON.parse(
+        (
+          await send(`${base}/api/v1/uploads/${session.uploadId}/complete`, 'POST', {
+            authorization: `Bearer ${adminKey}`,
+          })
+        ).text,
+      );
       const sessionSec = (performance.now() - t0) / 1000;
-      await send(`${base}/api/v1/models/bench/versions/${version}${q}`, 'DELETE', { authorization: `Bearer ${adminKey}` });
+      await send(`${base}/api/v1/models/bench/versions/${version}${q}`, 'DELETE', {
+        authorization: `Bearer ${adminKey}`,
+      });
 
       // (d) the real CLI, `troupe models upload --parallel 4`, from a file on disk (first size only).
       let cliCell = '';
@@ -216,8 +281,29 @@ async function main() {
         // Asynchronous: the S3 server lives in this process and must keep answering.
         const cli = spawn(
           process.execPath,
-          [path.join(root, 'dist/apps/cli/src/main.js'), 'models', 'upload', file, '--model', 'bench', '--version', cliVersion, '--parallel', '4', '--no-wait'],
-          { env: { ...process.env, TROUPE_URL: base, TROUPE_KEY: adminKey, TROUPE_PROJECT: project.id, TROUPE_CONFIG: path.join(s3dir, '..', 'troupe-bench-cli.json') }, stdio: ['ignore', 'ignore', 'pipe'] },
+          [
+            path.join(root, 'dist/apps/cli/src/main.js'),
+            'models',
+            'upload',
+            file,
+            '--model',
+            'bench',
+            '--version',
+            cliVersion,
+            '--parallel',
+            '4',
+            '--no-wait',
+          ],
+          {
+            env: {
+              ...process.env,
+              TROUPE_URL: base,
+              TROUPE_KEY: adminKey,
+              TROUPE_PROJECT: project.id,
+              TROUPE_CONFIG: path.join(s3dir, '..', 'troupe-bench-cli.json'),
+            },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
         );
         let stderr = '';
         cli.stderr.on('data', (d) => (stderr += d));
@@ -226,7 +312,9 @@ async function main() {
         rmSync(file, { force: true });
         if (code !== 0) throw new Error(`CLI failed: ${stderr.slice(-2000)}`);
         cliCell = ` CLI: ${(size / MiB / cliSec).toFixed(0)} MiB/s (${(directSec / cliSec).toFixed(2)}×)`;
-        await send(`${base}/api/v1/models/bench/versions/${cliVersion}${q}`, 'DELETE', { authorization: `Bearer ${adminKey}` });
+        await send(`${base}/api/v1/models/bench/versions/${cliVersion}${q}`, 'DELETE', {
+          authorization: `Bearer ${adminKey}`,
+        });
       }
 
       const mbps = (sec: number) => size / MiB / sec;
@@ -237,16 +325,22 @@ async function main() {
       );
       console.log(rows[rows.length - 1]);
     }
-    console.log('\n| size | direct multipart | API streaming PUT | API/direct | API sessions, 4 parts in flight (and the CLI) | server RSS growth (peak) |');
+    console.log(
+      '\n| size | direct multipart | API streaming PUT | API/direct | API sessions, 4 parts in flight (and the CLI) | server RSS growth (peak) |',
+    );
     console.log('|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     const rssSizes = sizes.filter((g) => results[`rss_${g}`] !== undefined);
     if (rssSizes.length >= 2) {
       const a = rssSizes[0];
       const b = rssSizes[rssSizes.length - 1];
-      console.log(`\nRSS growth ${b} GiB / ${a} GiB: ${(results[`rss_${b}`] / Math.max(1, results[`rss_${a}`])).toFixed(2)} (1.00 = independent of file size)`);
+      console.log(
+        `\nRSS growth ${b} GiB / ${a} GiB: ${(results[`rss_${b}`] / Math.max(1, results[`rss_${a}`])).toFixed(2)} (1.00 = independent of file size)`,
+      );
     }
-    console.log(`sha256 of a ${size(1)} sample for reference: ${createHash('sha256').update(block.subarray(0, MiB)).digest('hex').slice(0, 12)}…`);
+    console.log(
+      `sha256 of a ${size(1)} sample for reference: ${createHash('sha256').update(block.subarray(0, MiB)).digest('hex').slice(0, 12)}…`,
+    );
   } finally {
     await cleanup();
   }

@@ -26,8 +26,18 @@ describe('abandoned upload sessions', () => {
       UPLOAD_SESSION_TTL_MS: '60000',
       UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
     });
-    const project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: `ttl-${randomBytes(3).toString('hex')}` } })).body;
-    member = (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: 'm', role: 'member', projectId: project.id } })).body.key;
+    const project = (
+      await t.call('POST', '/api/v1/projects', {
+        key: t.adminKey,
+        body: { name: `ttl-${randomBytes(3).toString('hex')}` },
+      })
+    ).body;
+    member = (
+      await t.call('POST', '/api/v1/api-keys', {
+        key: t.adminKey,
+        body: { name: 'm', role: 'member', projectId: project.id },
+      })
+    ).body.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: 'm' } });
     await t.call('POST', '/api/v1/models/m/versions', { key: member, body: { version: 'v1' } });
   });
@@ -38,7 +48,12 @@ describe('abandoned upload sessions', () => {
 
   it('the scheduled job aborts expired sessions in the store and in the database, and leaves live ones', async () => {
     const start = async (path: string) =>
-      (await t.call('POST', '/api/v1/models/m/versions/v1/uploads', { key: member, body: { path, size: 10 * 1024 * 1024 } })).body.uploadId as string;
+      (
+        await t.call('POST', '/api/v1/models/m/versions/v1/uploads', {
+          key: member,
+          body: { path, size: 10 * 1024 * 1024 },
+        })
+      ).body.uploadId as string;
     const stale = await start('stale.bin');
     const live = await start('live.bin');
     const part = randomBytes(5 * 1024 * 1024);
@@ -49,7 +64,10 @@ describe('abandoned upload sessions', () => {
     const { Client } = await import('pg');
     const db = new Client({ connectionString: t.config.database.url });
     await db.connect();
-    const { rows } = await db.query('UPDATE upload_sessions SET expires_at = now() - interval \'1 minute\' WHERE id = $1 RETURNING object_key, s3_upload_id', [stale]);
+    const { rows } = await db.query(
+      "UPDATE upload_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1 RETURNING object_key, s3_upload_id",
+      [stale],
+    );
     await db.end();
 
     const queue = t.app.get<Queue>(getQueueToken('maintenance'));
@@ -64,8 +82,12 @@ describe('abandoned upload sessions', () => {
 
     // The store no longer knows the aborted upload: its parts are gone.
     const storage = t.app.get(ObjectStorage);
-    await expect(storage.uploadPart(rows[0].object_key, rows[0].s3_upload_id, 2, part, part.length)).rejects.toThrow(/not found|NoSuchUpload/i);
+    await expect(
+      storage.uploadPart(rows[0].object_key, rows[0].s3_upload_id, 2, part, part.length),
+    ).rejects.toThrow(/not found|NoSuchUpload/i);
     // ...while the live one still takes parts.
-    expect((await t.call('PUT', `/api/v1/uploads/${live}/parts/1`, { key: member, body: part })).status).toBe(200);
+    expect((await t.call('PUT', `/api/v1/uploads/${live}/parts/1`, { key: member, body: part })).status).toBe(
+      200,
+    );
   });
 });

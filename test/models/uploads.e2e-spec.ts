@@ -16,7 +16,11 @@ describe('model registry and uploads', () => {
   let otherMember: string;
   let inference: string;
   const model = 'llama-tiny';
-  const limits = { UPLOAD_PART_BYTES: String(5 * MiB), UPLOAD_MAX_FILE_BYTES: String(30 * MiB), UPLOAD_MAX_VERSION_BYTES: String(64 * MiB) };
+  const limits = {
+    UPLOAD_PART_BYTES: String(5 * MiB),
+    UPLOAD_MAX_FILE_BYTES: String(30 * MiB),
+    UPLOAD_MAX_VERSION_BYTES: String(64 * MiB),
+  };
 
   const put = (path: string, body: Buffer, headers: Record<string, string> = {}, version = 'v1') =>
     t.call('PUT', `/api/v1/models/${model}/versions/${version}/files/${path}`, {
@@ -26,38 +30,54 @@ describe('model registry and uploads', () => {
     });
   /** A PUT sent as written: fetch would resolve "%2E%2E" segments before sending. */
   const rawPut = (urlPath: string, body: Buffer) =>
-    new Promise<{ status: number; body: { error: { issues: { field: string; message: string }[] } } }>((resolve, reject) => {
-      const { hostname, port } = new URL(t.url);
-      // options.path is sent as written (a URL string would be normalised first)
-      const req = request({
-        hostname,
-        port,
-        path: urlPath,
-        method: 'PUT',
-        headers: { authorization: `Bearer ${member}`, 'content-type': 'application/octet-stream', 'content-length': body.length },
-      });
-      req.on('response', (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    new Promise<{ status: number; body: { error: { issues: { field: string; message: string }[] } } }>(
+      (resolve, reject) => {
+        const { hostname, port } = new URL(t.url);
+        // options.path is sent as written (a URL string would be normalised first)
+        const req = request({
+          hostname,
+          port,
+          path: urlPath,
+          method: 'PUT',
+          headers: {
+            authorization: `Bearer ${member}`,
+            'content-type': 'application/octet-stream',
+            'content-length': body.length,
+          },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      },
+    );
   const key = (version: string, path: string) => `${project.id}/${model}/${version}/${path}`;
 
   beforeAll(async () => {
     s3 = await startTestS3();
     t = await startTestApp({ ...s3.env, ...limits });
-    project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: unique('ml') } })).body;
-    const other = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: unique('other') } })).body;
+    project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: unique('ml') } }))
+      .body;
+    const other = (
+      await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: unique('other') } })
+    ).body;
     const mk = async (role: string, projectId: string) =>
-      (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: role, role, projectId } })).body.key as string;
+      (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: role, role, projectId } }))
+        .body.key as string;
     member = await mk('member', project.id);
     otherMember = await mk('member', other.id);
     inference = await mk('inference', project.id);
-    expect((await t.call('POST', '/api/v1/models', { key: member, body: { name: model, description: 'tiny' } })).status).toBe(201);
-    expect((await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: 'v1' } })).status).toBe(201);
+    expect(
+      (await t.call('POST', '/api/v1/models', { key: member, body: { name: model, description: 'tiny' } }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: 'v1' } }))
+        .status,
+    ).toBe(201);
   });
   afterAll(async () => {
     await t?.close();
@@ -66,19 +86,31 @@ describe('model registry and uploads', () => {
 
   describe('models and versions', () => {
     it('lists, shows and refuses duplicates', async () => {
-      expect((await t.call('POST', '/api/v1/models', { key: member, body: { name: model } })).status).toBe(409);
-      expect((await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: 'v1' } })).status).toBe(409);
+      expect((await t.call('POST', '/api/v1/models', { key: member, body: { name: model } })).status).toBe(
+        409,
+      );
+      expect(
+        (await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: 'v1' } }))
+          .status,
+      ).toBe(409);
       const list = await t.call('GET', '/api/v1/models', { key: member });
       expect(list.body.data.map((m: { name: string }) => m.name)).toContain(model);
       const v = await t.call('GET', `/api/v1/models/${model}/versions/v1`, { key: member });
-      expect(v.body).toMatchObject({ version: 'v1', state: 'UPLOADING', storagePrefix: `${project.id}/${model}/v1/` });
+      expect(v.body).toMatchObject({
+        version: 'v1',
+        state: 'UPLOADING',
+        storagePrefix: `${project.id}/${model}/v1/`,
+      });
     });
 
     it('validates names', async () => {
       const bad = await t.call('POST', '/api/v1/models', { key: member, body: { name: 'Bad Name' } });
       expect(bad.status).toBe(400);
       expect(bad.body.error.issues[0].field).toBe('name');
-      const badV = await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: '../v' } });
+      const badV = await t.call('POST', `/api/v1/models/${model}/versions`, {
+        key: member,
+        body: { version: '../v' },
+      });
       expect(badV.status).toBe(400);
     });
 
@@ -86,14 +118,22 @@ describe('model registry and uploads', () => {
       const r = await t.call('POST', '/api/v1/models', { key: t.adminKey, body: { name: unique('m') } });
       expect(r.status).toBe(400);
       expect(r.body.error.issues[0].field).toBe('projectId');
-      const ok = await t.call('POST', '/api/v1/models', { key: t.adminKey, body: { name: unique('m'), projectId: project.id } });
+      const ok = await t.call('POST', '/api/v1/models', {
+        key: t.adminKey,
+        body: { name: unique('m'), projectId: project.id },
+      });
       expect(ok.status).toBe(201);
-      expect((await t.call('GET', `/api/v1/models/${ok.body.name}?projectId=${project.id}`, { key: t.adminKey })).status).toBe(200);
+      expect(
+        (await t.call('GET', `/api/v1/models/${ok.body.name}?projectId=${project.id}`, { key: t.adminKey }))
+          .status,
+      ).toBe(200);
     });
 
     it("another project's models answer 404; inference keys cannot upload (403)", async () => {
       expect((await t.call('GET', `/api/v1/models/${model}`, { key: otherMember })).status).toBe(404);
-      expect((await t.call('GET', `/api/v1/models/${model}?projectId=${project.id}`, { key: otherMember })).status).toBe(404);
+      expect(
+        (await t.call('GET', `/api/v1/models/${model}?projectId=${project.id}`, { key: otherMember })).status,
+      ).toBe(404);
       const cross = await t.call('PUT', `/api/v1/models/${model}/versions/v1/files/x.json`, {
         key: otherMember,
         body: '{}',
@@ -131,7 +171,11 @@ describe('model registry and uploads', () => {
       expect(stored?.length).toBe(body.length);
       expect(sha(stored!)).toBe(sha(body));
       const v = await t.call('GET', `/api/v1/models/${model}/versions/v1`, { key: member });
-      expect(v.body.files).toContainEqual({ path: 'model-00001-of-00001.safetensors', size: body.length, sha256: sha(body) });
+      expect(v.body.files).toContainEqual({
+        path: 'model-00001-of-00001.safetensors',
+        size: body.length,
+        sha256: sha(body),
+      });
     });
 
     it('keeps nothing when the checksum does not match, and leaves an existing file intact', async () => {
@@ -145,7 +189,9 @@ describe('model registry and uploads', () => {
 
       const original = Buffer.from('original');
       expect((await put('keep.txt', original)).status).toBe(201);
-      expect((await put('keep.txt', Buffer.from('replacement'), { 'x-content-sha256': wrong })).status).toBe(400);
+      expect((await put('keep.txt', Buffer.from('replacement'), { 'x-content-sha256': wrong })).status).toBe(
+        400,
+      );
       expect(await s3.read(key('v1', 'keep.txt'))).toEqual(original);
       const v = await t.call('GET', `/api/v1/models/${model}/versions/v1`, { key: member });
       expect(v.body.files.map((f: { path: string }) => f.path)).not.toContain('bad.bin');
@@ -178,13 +224,19 @@ describe('model registry and uploads', () => {
       const status = await new Promise<number>((resolve, reject) => {
         const req = request(`${t.url}/api/v1/models/${model}/versions/v1/files/big2.bin`, {
           method: 'PUT',
-          headers: { authorization: `Bearer ${member}`, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+          headers: {
+            authorization: `Bearer ${member}`,
+            'content-type': 'application/octet-stream',
+            'transfer-encoding': 'chunked',
+          },
         });
         req.on('response', (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
         });
-        req.on('error', (err) => (String(err).includes('EPIPE') || String(err).includes('ECONNRESET') ? undefined : reject(err)));
+        req.on('error', (err) =>
+          String(err).includes('EPIPE') || String(err).includes('ECONNRESET') ? undefined : reject(err),
+        );
         let sent = 0;
         const pump = () => {
           while (sent < 40 * MiB) {
@@ -212,7 +264,10 @@ describe('model registry and uploads', () => {
     });
 
     it('asks for a raw body', async () => {
-      const r = await t.call('PUT', `/api/v1/models/${model}/versions/v1/files/x.json`, { key: member, body: { a: 1 } });
+      const r = await t.call('PUT', `/api/v1/models/${model}/versions/v1/files/x.json`, {
+        key: member,
+        body: { a: 1 },
+      });
       expect(r.status).toBe(415);
     });
   });
@@ -221,17 +276,33 @@ describe('model registry and uploads', () => {
     const size = 12 * MiB + 7;
     const file = randomBytes(size);
     const part = (n: number) => file.subarray((n - 1) * 5 * MiB, Math.min(n * 5 * MiB, size));
-    const putPart = (app: TestApp, id: string, n: number, body: Buffer, headers: Record<string, string> = {}) =>
+    const putPart = (
+      app: TestApp,
+      id: string,
+      n: number,
+      body: Buffer,
+      headers: Record<string, string> = {},
+    ) =>
       app.call('PUT', `/api/v1/uploads/${id}/parts/${n}`, {
         key: member,
         body: body,
         headers: { 'content-type': 'application/octet-stream', ...headers },
       });
     beforeAll(async () => {
-      expect((await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: 'sessions' } })).status).toBe(201);
+      expect(
+        (
+          await t.call('POST', `/api/v1/models/${model}/versions`, {
+            key: member,
+            body: { version: 'sessions' },
+          })
+        ).status,
+      ).toBe(201);
     });
     const start = async (path: string, extra: Record<string, unknown> = {}) => {
-      const r = await t.call('POST', `/api/v1/models/${model}/versions/sessions/uploads`, { key: member, body: { path, size, ...extra } });
+      const r = await t.call('POST', `/api/v1/models/${model}/versions/sessions/uploads`, {
+        key: member,
+        body: { path, size, ...extra },
+      });
       expect(r.status).toBe(201);
       expect(r.body).toMatchObject({ partSize: 5 * MiB, partCount: 3 });
       return r.body.uploadId as string;
@@ -249,7 +320,9 @@ describe('model registry and uploads', () => {
       expect(shortPart.status).toBe(400);
 
       const session = await t.call('GET', `/api/v1/uploads/${id}`, { key: member });
-      expect(session.body.parts.map((p: { partNumber: number; size: number }) => [p.partNumber, p.size])).toEqual([
+      expect(
+        session.body.parts.map((p: { partNumber: number; size: number }) => [p.partNumber, p.size]),
+      ).toEqual([
         [1, 5 * MiB],
         [2, 5 * MiB],
         [3, 2 * MiB + 7],
@@ -260,7 +333,9 @@ describe('model registry and uploads', () => {
       expect(done.body.hashedInStream + done.body.rehashedFromStorage).toBe(size);
       expect(sha((await s3.read(key('sessions', 'shards/model-00002.safetensors')))!)).toBe(sha(file));
       // completing again is harmless
-      expect((await t.call('POST', `/api/v1/uploads/${id}/complete`, { key: member })).body.sha256).toBe(sha(file));
+      expect((await t.call('POST', `/api/v1/uploads/${id}/complete`, { key: member })).body.sha256).toBe(
+        sha(file),
+      );
     });
 
     it('hashes parts sent in order as they stream, reading nothing back', async () => {
@@ -291,7 +366,12 @@ describe('model registry and uploads', () => {
       const id = await start('resumed.bin');
       expect((await putPart(t, id, 1, part(1))).status).toBe(200);
       await t.close();
-      t = await startTestApp({ ...s3.env, ...limits, DATABASE_URL: t.config.database.url, TROUPE_ADMIN_KEY: t.adminKey });
+      t = await startTestApp({
+        ...s3.env,
+        ...limits,
+        DATABASE_URL: t.config.database.url,
+        TROUPE_ADMIN_KEY: t.adminKey,
+      });
       const session = await t.call('GET', `/api/v1/uploads/${id}`, { key: member });
       expect(session.body.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1]);
       for (const n of [2, 3]) expect((await putPart(t, id, n, part(n))).status).toBe(200);
@@ -333,9 +413,15 @@ describe('model registry and uploads', () => {
     });
 
     it('validates session requests', async () => {
-      const tooBig = await t.call('POST', `/api/v1/models/${model}/versions/sessions/uploads`, { key: member, body: { path: 'x', size: 31 * MiB } });
+      const tooBig = await t.call('POST', `/api/v1/models/${model}/versions/sessions/uploads`, {
+        key: member,
+        body: { path: 'x', size: 31 * MiB },
+      });
       expect(tooBig.status).toBe(413);
-      const badPath = await t.call('POST', `/api/v1/models/${model}/versions/sessions/uploads`, { key: member, body: { path: '../x', size: 1 } });
+      const badPath = await t.call('POST', `/api/v1/models/${model}/versions/sessions/uploads`, {
+        key: member,
+        body: { path: '../x', size: 1 },
+      });
       expect(badPath.status).toBe(400);
       const id = await start('range.bin');
       expect((await putPart(t, id, 4, Buffer.alloc(1))).status).toBe(400);

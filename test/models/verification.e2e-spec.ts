@@ -14,8 +14,18 @@ describe('model version verification', () => {
   beforeAll(async () => {
     s3 = await startTestS3();
     t = await startTestApp(s3.env);
-    const project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: `v-${randomBytes(3).toString('hex')}` } })).body;
-    member = (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: 'm', role: 'member', projectId: project.id } })).body.key;
+    const project = (
+      await t.call('POST', '/api/v1/projects', {
+        key: t.adminKey,
+        body: { name: `v-${randomBytes(3).toString('hex')}` },
+      })
+    ).body;
+    member = (
+      await t.call('POST', '/api/v1/api-keys', {
+        key: t.adminKey,
+        body: { name: 'm', role: 'member', projectId: project.id },
+      })
+    ).body.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
   });
   afterAll(async () => {
@@ -29,13 +39,21 @@ describe('model version verification', () => {
     const v = await finalizeAndWait(t, member, model, 'good');
     expect(v.state).toBe('READY');
     expect(v.failureReason).toBeNull();
-    expect(v.metadata).toMatchObject({ architecture: 'LlamaForCausalLM', numLayers: 4, hiddenSize: 64, shardCount: 3 });
+    expect(v.metadata).toMatchObject({
+      architecture: 'LlamaForCausalLM',
+      numLayers: 4,
+      hiddenSize: 64,
+      shardCount: 3,
+    });
     expect(v.metadata.parameterCount).toBeGreaterThan(0);
     expect(v.metadata.weightBytes).toBeGreaterThan(v.metadata.parameterCount);
     expect(v.files).toHaveLength(files.size);
 
     // READY is immutable
-    const put = await t.call('PUT', `/api/v1/models/${model}/versions/good/files/extra.txt`, { key: member, body: Buffer.from('x') });
+    const put = await t.call('PUT', `/api/v1/models/${model}/versions/good/files/extra.txt`, {
+      key: member,
+      body: Buffer.from('x'),
+    });
     expect(put.status).toBe(409);
     expect(put.body.error.message).toMatch(/immutable/);
     const again = await t.call('POST', `/api/v1/models/${model}/versions/good/finalize`, { key: member });
@@ -89,16 +107,27 @@ describe('model version verification', () => {
     files.delete(missing);
     await uploadCheckpoint(t, member, model, 'fixme', files);
     expect((await finalizeAndWait(t, member, model, 'fixme')).state).toBe('FAILED');
-    const put = await t.call('PUT', `/api/v1/models/${model}/versions/fixme/files/${missing}`, { key: member, body: content });
+    const put = await t.call('PUT', `/api/v1/models/${model}/versions/fixme/files/${missing}`, {
+      key: member,
+      body: content,
+    });
     expect(put.status).toBe(201);
     expect((await finalizeAndWait(t, member, model, 'fixme')).state).toBe('READY');
   });
 
   it('refuses to finalize an empty version or one with uploads still open', async () => {
     await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: 'empty' } });
-    expect((await t.call('POST', `/api/v1/models/${model}/versions/empty/finalize`, { key: member })).status).toBe(409);
-    await t.call('PUT', `/api/v1/models/${model}/versions/empty/files/config.json`, { key: member, body: Buffer.from('{}') });
-    const s = await t.call('POST', `/api/v1/models/${model}/versions/empty/uploads`, { key: member, body: { path: 'w.safetensors', size: 10 } });
+    expect(
+      (await t.call('POST', `/api/v1/models/${model}/versions/empty/finalize`, { key: member })).status,
+    ).toBe(409);
+    await t.call('PUT', `/api/v1/models/${model}/versions/empty/files/config.json`, {
+      key: member,
+      body: Buffer.from('{}'),
+    });
+    const s = await t.call('POST', `/api/v1/models/${model}/versions/empty/uploads`, {
+      key: member,
+      body: { path: 'w.safetensors', size: 10 },
+    });
     const r = await t.call('POST', `/api/v1/models/${model}/versions/empty/finalize`, { key: member });
     expect(r.status).toBe(409);
     expect(r.body.error.message).toMatch(/still open/);
@@ -120,10 +149,15 @@ describe('model version verification', () => {
   it('deleting a version removes its stored objects', async () => {
     const files = buildCheckpoint({ layers: 1, hidden: 16, shards: 1 });
     await uploadCheckpoint(t, member, model, 'doomed', files);
-    const prefix = (await t.call('GET', `/api/v1/models/${model}/versions/doomed`, { key: member })).body.storagePrefix;
+    const prefix = (await t.call('GET', `/api/v1/models/${model}/versions/doomed`, { key: member })).body
+      .storagePrefix;
     expect(await s3.read(`${prefix}config.json`)).not.toBeNull();
-    expect((await t.call('DELETE', `/api/v1/models/${model}/versions/doomed`, { key: member })).status).toBe(204);
+    expect((await t.call('DELETE', `/api/v1/models/${model}/versions/doomed`, { key: member })).status).toBe(
+      204,
+    );
     expect(await s3.read(`${prefix}config.json`)).toBeNull();
-    expect((await t.call('GET', `/api/v1/models/${model}/versions/doomed`, { key: member })).status).toBe(404);
+    expect((await t.call('GET', `/api/v1/models/${model}/versions/doomed`, { key: member })).status).toBe(
+      404,
+    );
   });
 });

@@ -17,7 +17,10 @@ describe('health, metrics, docs and error format', () => {
   it('answers /readyz with each dependency checked', async () => {
     const r = await t.call('GET', '/readyz');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok', kubernetes: 'not configured' } });
+    expect(r.body).toEqual({
+      status: 'ready',
+      checks: { postgres: 'ok', redis: 'ok', kubernetes: 'not configured' },
+    });
   });
 
   it('exports Prometheus metrics with process metrics and the HTTP histogram by route', async () => {
@@ -26,7 +29,9 @@ describe('health, metrics, docs and error format', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(r.text).toContain('troupe_process_cpu_user_seconds_total');
-    expect(r.text).toMatch(/troupe_http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} [1-9]/);
+    expect(r.text).toMatch(
+      /troupe_http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} [1-9]/,
+    );
   });
 
   it('puts a request id on every response, keeping a well-formed one from the caller', async () => {
@@ -41,7 +46,9 @@ describe('health, metrics, docs and error format', () => {
   it('serves the OpenAPI document and its UI', async () => {
     const doc = await t.call('GET', '/api/docs/json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/projects', '/api/v1/api-keys', '/api/v1/api-keys/{id}']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/projects', '/api/v1/api-keys', '/api/v1/api-keys/{id}']),
+    );
     expect(doc.body.components.securitySchemes.bearer).toBeDefined();
     const ui = await t.call('GET', '/api/docs');
     expect(ui.status).toBe(200);
@@ -62,7 +69,10 @@ describe('health, metrics, docs and error format', () => {
   });
 
   it('answers a body over the limit with 413', async () => {
-    const r = await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: 'x', displayName: 'y'.repeat(5000) } });
+    const r = await t.call('POST', '/api/v1/projects', {
+      key: t.adminKey,
+      body: { name: 'x', displayName: 'y'.repeat(5000) },
+    });
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('payload_too_large');
   });

@@ -25,8 +25,12 @@ describe('migrations', () => {
       const { rows } = await db.query(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
       );
-      expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['_prisma_migrations', 'api_keys', 'projects']));
-      const { rows: done } = await db.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL');
+      expect(rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining(['_prisma_migrations', 'api_keys', 'projects']),
+      );
+      const { rows: done } = await db.query(
+        'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL',
+      );
       expect(done.map((r) => r.migration_name).sort()).toEqual([...applied].sort());
     } finally {
       await db.end();
@@ -49,8 +53,17 @@ describe('worker role and queues', () => {
   afterAll(() => t?.close());
 
   it('processes maintenance jobs: revoked keys past retention are pruned, others kept', async () => {
-    const project = await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: `q-${randomBytes(3).toString('hex')}` } });
-    const mk = async () => (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: 'k', role: 'inference', projectId: project.body.id } })).body;
+    const project = await t.call('POST', '/api/v1/projects', {
+      key: t.adminKey,
+      body: { name: `q-${randomBytes(3).toString('hex')}` },
+    });
+    const mk = async () =>
+      (
+        await t.call('POST', '/api/v1/api-keys', {
+          key: t.adminKey,
+          body: { name: 'k', role: 'inference', projectId: project.body.id },
+        })
+      ).body;
     const old = await mk();
     const recent = await mk();
     const live = await mk();
@@ -65,7 +78,9 @@ describe('worker role and queues', () => {
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline && !(await job.isCompleted())) await new Promise((r) => setTimeout(r, 50));
       expect(await job.isCompleted()).toBe(true);
-      const { rows } = await db.query('SELECT id FROM api_keys WHERE id = ANY($1)', [[old.id, recent.id, live.id]]);
+      const { rows } = await db.query('SELECT id FROM api_keys WHERE id = ANY($1)', [
+        [old.id, recent.id, live.id],
+      ]);
       expect(rows.map((r) => r.id).sort()).toEqual([recent.id, live.id].sort());
     } finally {
       await db.end();

@@ -9,14 +9,19 @@ import { startTestS3, TestS3 } from '../support/s3';
 
 const NS = 'troupe-inference';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     const v = await fn();
     if (v) return v;
     last = v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -48,11 +53,27 @@ describe('inference services on the cluster simulator', () => {
     await cluster.sim('POST', '/sim/nodes/node-6/down');
     await cluster.sim('POST', '/sim/nodes/node-7/down');
     t = await startTestApp({ ...s3.env, KUBECONFIG: cluster.kubeconfigFile, KUBE_NAMESPACE: NS });
-    const project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: `svc-${randomBytes(3).toString('hex')}` } })).body;
-    member = (await t.call('POST', '/api/v1/api-keys', { key: t.adminKey, body: { name: 'm', role: 'member', projectId: project.id } })).body.key;
+    const project = (
+      await t.call('POST', '/api/v1/projects', {
+        key: t.adminKey,
+        body: { name: `svc-${randomBytes(3).toString('hex')}` },
+      })
+    ).body;
+    member = (
+      await t.call('POST', '/api/v1/api-keys', {
+        key: t.adminKey,
+        body: { name: 'm', role: 'member', projectId: project.id },
+      })
+    ).body.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
     for (const v of ['v1', 'v2']) {
-      await uploadCheckpoint(t, member, model, v, buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 2 }));
+      await uploadCheckpoint(
+        t,
+        member,
+        model,
+        v,
+        buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 2 }),
+      );
       expect((await finalizeAndWait(t, member, model, v)).state).toBe('READY');
     }
     const kc = new KubeConfig();
@@ -79,8 +100,16 @@ describe('inference services on the cluster simulator', () => {
   });
 
   it.each([
-    ['TP not dividing the node', { parallelism: { tensor: 8, pipeline: 2 }, gpusPerNode: 6 }, /parallelism|gpusPerNode/],
-    ['extraArgs overriding the platform', { engine: { image: 'vllm/vllm-openai:v0.11.0', extraArgs: ['--port', '9000'] } }, /engine\.extraArgs/],
+    [
+      'TP not dividing the node',
+      { parallelism: { tensor: 8, pipeline: 2 }, gpusPerNode: 6 },
+      /parallelism|gpusPerNode/,
+    ],
+    [
+      'extraArgs overriding the platform',
+      { engine: { image: 'vllm/vllm-openai:v0.11.0', extraArgs: ['--port', '9000'] } },
+      /engine\.extraArgs/,
+    ],
     ['replicas out of bounds', { replicas: { initial: 5, min: 1, max: 2 } }, /replicas\.initial/],
     ['a version that does not exist', { version: 'nope' }, /version/],
   ])('answers 422 for %s, naming the field', async (_, extra, field) => {
@@ -90,7 +119,10 @@ describe('inference services on the cluster simulator', () => {
   });
 
   it('deploys TP 8 x PP 2 on 8-GPU nodes as groups of 2 pods, READY with a leader endpoint that answers', async () => {
-    const created = await t.call('POST', '/api/v1/services', { key: member, body: service('llm', { replicas: { initial: 2, min: 1, max: 2 } }) });
+    const created = await t.call('POST', '/api/v1/services', {
+      key: member,
+      body: service('llm', { replicas: { initial: 2, min: 1, max: 2 } }),
+    });
     expect(created.status).toBe(202);
     expect(created.body.status.phase).toBe('PENDING');
     const ready = await until('READY', async () => {
@@ -98,13 +130,15 @@ describe('inference services on the cluster simulator', () => {
       return s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 2 && s;
     });
     expect(ready.status.observed.groups).toMatchObject({ desired: 2, ready: 2 });
-    const pods = await cluster.sim('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=leaderworkerset.sigs.k8s.io/name=llm`);
-    expect(((await pods.json()) as { items: { metadata: { name: string } }[] }).items.map((p) => p.metadata.name).sort()).toEqual([
-      'llm-0',
-      'llm-0-1',
-      'llm-1',
-      'llm-1-1',
-    ]);
+    const pods = await cluster.sim(
+      'GET',
+      `/api/v1/namespaces/${NS}/pods?labelSelector=leaderworkerset.sigs.k8s.io/name=llm`,
+    );
+    expect(
+      ((await pods.json()) as { items: { metadata: { name: string } }[] }).items
+        .map((p) => p.metadata.name)
+        .sort(),
+    ).toEqual(['llm-0', 'llm-0-1', 'llm-1', 'llm-1-1']);
 
     const ep = ready.status.observed.leaderEndpoints[0];
     const chat = await fetch(`http://${ep.ip}:${ep.port}/v1/chat/completions`, {
@@ -118,7 +152,9 @@ describe('inference services on the cluster simulator', () => {
     const manifest = await t.call('GET', '/api/v1/services/llm/manifest?format=yaml', { key: member });
     expect(manifest.text).toContain('kind: LeaderWorkerSet');
     const events = await t.call('GET', '/api/v1/services/llm/events', { key: member });
-    expect(events.body.data.map((e: { reason: string }) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Applied', 'READY']));
+    expect(events.body.data.map((e: { reason: string }) => e.reason)).toEqual(
+      expect.arrayContaining(['Created', 'Applied', 'READY']),
+    );
   });
 
   it('a new model version rolls out group by group: UPDATING, never fewer ready groups than maxUnavailable allows', async () => {
@@ -129,28 +165,53 @@ describe('inference services on the cluster simulator', () => {
     const done = await until('READY on v2', async () => {
       const s = await get('llm');
       phases.add(s.status.phase);
-      if (s.status.appliedGeneration === s.generation && s.status.observed) minReady = Math.min(minReady, s.status.observed.groups.ready);
-      return s.status.phase === 'READY' && s.status.appliedGeneration === s.generation && s.model.version === 'v2' && s.status.observed?.groups.updated === 2 && s;
+      if (s.status.appliedGeneration === s.generation && s.status.observed)
+        minReady = Math.min(minReady, s.status.observed.groups.ready);
+      return (
+        s.status.phase === 'READY' &&
+        s.status.appliedGeneration === s.generation &&
+        s.model.version === 'v2' &&
+        s.status.observed?.groups.updated === 2 &&
+        s
+      );
     });
     expect(phases).toContain('UPDATING');
     // 2 groups, maxUnavailable 1: at least one group served throughout
     expect(minReady).toBeGreaterThanOrEqual(1);
     expect(done.model.version).toBe('v2');
-    const lws = (await lwsApi.getNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' })) as {
+    const lws = (await lwsApi.getNamespacedCustomObject({
+      group: 'leaderworkerset.x-k8s.io',
+      version: 'v1',
+      namespace: NS,
+      plural: 'leaderworkersets',
+      name: 'llm',
+    })) as {
       metadata: { labels: Record<string, string> };
     };
     expect(lws.metadata.labels['troupe.io/model-version']).toBe(done.model.versionId);
   });
 
   it('an LWS deleted by hand comes back', async () => {
-    await lwsApi.deleteNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' });
+    await lwsApi.deleteNamespacedCustomObject({
+      group: 'leaderworkerset.x-k8s.io',
+      version: 'v1',
+      namespace: NS,
+      plural: 'leaderworkersets',
+      name: 'llm',
+    });
     await until('the missing LWS noticed', async () => {
       const events = await t.call('GET', '/api/v1/services/llm/events', { key: member });
       return events.body.data.some((e: { reason: string }) => e.reason === 'LeaderWorkerSetMissing');
     });
     await until('LWS recreated and READY', async () => {
       const lws = await lwsApi
-        .getNamespacedCustomObject({ group: 'leaderworkerset.x-k8s.io', version: 'v1', namespace: NS, plural: 'leaderworkersets', name: 'llm' })
+        .getNamespacedCustomObject({
+          group: 'leaderworkerset.x-k8s.io',
+          version: 'v1',
+          namespace: NS,
+          plural: 'leaderworkersets',
+          name: 'llm',
+        })
         .catch(() => undefined);
       const s = await get('llm');
       return lws && s.status.phase === 'READY' && s.status.observed?.leaderEndpoints.length === 2;
@@ -182,7 +243,11 @@ describe('inference services on the cluster simulator', () => {
       const d = await t.call('DELETE', `/api/v1/services/${name}`, { key: member });
       expect(d.status).toBe(202);
     }
-    await until('DELETED', async () => (await get('llm')).status.phase === 'DELETED' && (await get('big')).status.phase === 'DELETED');
+    await until(
+      'DELETED',
+      async () =>
+        (await get('llm')).status.phase === 'DELETED' && (await get('big')).status.phase === 'DELETED',
+    );
     const pods = await cluster.sim('GET', `/api/v1/namespaces/${NS}/pods`);
     expect(((await pods.json()) as { items: unknown[] }).items).toEqual([]);
     expect((await t.call('DELETE', `/api/v1/models/${model}/versions/v2`, { key: member })).status).toBe(204);
@@ -193,11 +258,25 @@ describe('inference services on the cluster simulator', () => {
     const { writeFileSync, readFileSync } = await import('node:fs');
     const port = await freePort();
     const file = `${cluster.kubeconfigFile}.down`;
-    writeFileSync(file, readFileSync(cluster.kubeconfigFile, 'utf8').replace(/server: http:\/\/127\.0\.0\.1:\d+/, `server: http://127.0.0.1:${port}`));
-    const other = await startTestApp({ ...s3.env, KUBECONFIG: file, KUBE_NAMESPACE: NS, DATABASE_URL: t.config.database.url });
+    writeFileSync(
+      file,
+      readFileSync(cluster.kubeconfigFile, 'utf8').replace(
+        /server: http:\/\/127\.0\.0\.1:\d+/,
+        `server: http://127.0.0.1:${port}`,
+      ),
+    );
+    const other = await startTestApp({
+      ...s3.env,
+      KUBECONFIG: file,
+      KUBE_NAMESPACE: NS,
+      DATABASE_URL: t.config.database.url,
+    });
     let late: Awaited<ReturnType<typeof startTestCluster>> | undefined;
     try {
-      const r = await other.call('POST', '/api/v1/services', { key: member, body: service('later', { servedModelName: 'later', replicas: { initial: 1, min: 1, max: 1 } }) });
+      const r = await other.call('POST', '/api/v1/services', {
+        key: member,
+        body: service('later', { servedModelName: 'later', replicas: { initial: 1, min: 1, max: 1 } }),
+      });
       expect(r.status).toBe(202);
       const failing = await until('lastError', async () => {
         const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
@@ -207,16 +286,28 @@ describe('inference services on the cluster simulator', () => {
       expect(failing.status.phase).toBe('PENDING');
       const ready = await other.call('GET', '/readyz');
       expect(ready.status).toBe(200);
-      expect(ready.body).toMatchObject({ status: 'degraded', checks: { kubernetes: expect.stringMatching(/^unreachable/) } });
+      expect(ready.body).toMatchObject({
+        status: 'degraded',
+        checks: { kubernetes: expect.stringMatching(/^unreachable/) },
+      });
       // The cluster comes (back) up on that address: the retried reconcile deploys it.
       late = await startTestCluster({ port, nodes: 2 });
-      const deployed = await until('READY once the API answers', async () => {
-        const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
-        return s.status.phase === 'READY' && s;
-      }, 60_000);
+      const deployed = await until(
+        'READY once the API answers',
+        async () => {
+          const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
+          return s.status.phase === 'READY' && s;
+        },
+        60_000,
+      );
       expect(deployed.status.lastError).toBeNull();
       await other.call('DELETE', '/api/v1/services/later', { key: member });
-      await until('DELETED', async () => (await other.call('GET', '/api/v1/services/later', { key: member })).body.status.phase === 'DELETED');
+      await until(
+        'DELETED',
+        async () =>
+          (await other.call('GET', '/api/v1/services/later', { key: member })).body.status.phase ===
+          'DELETED',
+      );
     } finally {
       await other.close();
       await late?.stop();

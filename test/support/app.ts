@@ -11,7 +11,11 @@ export interface TestApp {
   config: AppConfig;
   adminKey: string;
   /** fetch against the app with an optional key and JSON body. */
-  call(method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  call(
+    method: string,
+    path: string,
+    opts?: { key?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
   close(): Promise<void>;
 }
 

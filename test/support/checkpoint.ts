@@ -1,7 +1,13 @@
 import { TestApp } from './app';
 
 /** Uploads every file of an in-memory checkpoint into a new version with the streaming PUT. */
-export async function uploadCheckpoint(t: TestApp, key: string, model: string, version: string, files: Map<string, Buffer>): Promise<void> {
+export async function uploadCheckpoint(
+  t: TestApp,
+  key: string,
+  model: string,
+  version: string,
+  files: Map<string, Buffer>,
+): Promise<void> {
   const v = await t.call('POST', `/api/v1/models/${model}/versions`, { key, body: { version } });
   if (v.status !== 201) throw new Error(`create version: ${v.status} ${v.text}`);
   for (const [path, body] of files) {
@@ -11,7 +17,13 @@ export async function uploadCheckpoint(t: TestApp, key: string, model: string, v
 }
 
 /** Finalizes a version and waits until verification decided (READY or FAILED). */
-export async function finalizeAndWait(t: TestApp, key: string, model: string, version: string, timeoutMs = 20_000) {
+export async function finalizeAndWait(
+  t: TestApp,
+  key: string,
+  model: string,
+  version: string,
+  timeoutMs = 20_000,
+) {
   const f = await t.call('POST', `/api/v1/models/${model}/versions/${version}/finalize`, { key });
   if (f.status !== 202) throw new Error(`finalize: ${f.status} ${f.text}`);
   const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { chooseRequestId, createLogger, MetricsRegistry, PinoNestLogger, requestContext } from '@troupe/common';
+import {
+  chooseRequestId,
+  createLogger,
+  MetricsRegistry,
+  PinoNestLogger,
+  requestContext,
+} from '@troupe/common';
 import { AppConfig } from '@troupe/config';
 import { LogController } from 'fastify';
 import type { Logger as Pino } from 'pino';
@@ -16,13 +22,17 @@ export interface CreateAppOptions {
 }
 
 /** Builds the whole server for a config: used by main.ts, the dev launcher and the e2e tests alike. */
-export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const pino = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
   const adapter = new FastifyAdapter({
     loggerInstance: pino,
     // One log line per request is written in onResponse below, with the route and the duration.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => chooseRequestId(req.headers['x-request-id'], randomUUID),
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
+      chooseRequestId(req.headers['x-request-id'], randomUUID),
     bodyLimit: config.http.bodyLimitBytes,
     return503OnClosing: true,
   });
@@ -45,7 +55,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       reply.elapsedTime / 1000,
     );
     pino.info(
-      { reqId: req.id, method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        reqId: req.id,
+        method: req.method,
+        url: req.url,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request completed',
     );
     done();

@@ -27,7 +27,17 @@ export class AppModule {
     if (config.roles.has('worker')) roleModules.push(WorkerModule);
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule, DbModule, QueueModule, StorageModule, KubeModule, AuthModule, HealthModule, ...roleModules],
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule,
+        DbModule,
+        QueueModule,
+        StorageModule,
+        KubeModule,
+        AuthModule,
+        HealthModule,
+        ...roleModules,
+      ],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

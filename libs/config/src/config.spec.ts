@@ -37,7 +37,10 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, /^PORT: must be <= 65535/],
     [{ ROLES: 'api,cron' }, /^ROLES: each role must be one of api, gateway, worker/],
     [{ ROLES: ' , ' }, /^ROLES: at least one role/],
-    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: must be a URL starting with postgres:\/\/ or postgresql:\/\/ \(invalid value\)/],
+    [
+      { DATABASE_URL: 'mysql://x' },
+      /^DATABASE_URL: must be a URL starting with postgres:\/\/ or postgresql:\/\/ \(invalid value\)/,
+    ],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ TROUPE_ADMIN_KEY: 'troupe_short' }, /^TROUPE_ADMIN_KEY: must be troupe_ followed by at least 22/],
     [{ LOG_PRETTY: 'maybe' }, /^LOG_PRETTY: must be true or false/],
@@ -62,8 +65,19 @@ describe('loadConfig', () => {
       expect.stringMatching(/^S3_ACCESS_KEY is required when object storage is configured/),
       expect.stringMatching(/^S3_SECRET_KEY is required when object storage is configured/),
     ]);
-    const c = loadConfig({ ...base, S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' });
-    expect(c.s3).toEqual({ endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', accessKey: 'a', secretKey: 'b', bucket: 'troupe-models' });
+    const c = loadConfig({
+      ...base,
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_ACCESS_KEY: 'a',
+      S3_SECRET_KEY: 'b',
+    });
+    expect(c.s3).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      accessKey: 'a',
+      secretKey: 'b',
+      bucket: 'troupe-models',
+    });
   });
 
   it('validates the Kubernetes group only when it is used', () => {

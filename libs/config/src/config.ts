@@ -61,8 +61,11 @@ export function loadConfig(env: Env): AppConfig {
       parsed[name] = result.data;
     } else {
       const message = result.error.issues[0]?.message ?? 'invalid';
-      const shown = raw === undefined ? 'missing' : ENV[name] && 'secret' in ENV[name] ? 'invalid value' : `got "${raw}"`;
-      problems.push(raw === undefined ? `${name} is required (${ENV[name].doc})` : `${name}: ${message} (${shown})`);
+      const shown =
+        raw === undefined ? 'missing' : ENV[name] && 'secret' in ENV[name] ? 'invalid value' : `got "${raw}"`;
+      problems.push(
+        raw === undefined ? `${name} is required (${ENV[name].doc})` : `${name}: ${message} (${shown})`,
+      );
     }
   }
   const e = parsed as ParsedEnv;
@@ -72,11 +75,19 @@ export function loadConfig(env: Env): AppConfig {
   if (s3Given) {
     for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const) {
       if (e[name] === undefined && !problems.some((p) => p.startsWith(name))) {
-        problems.push(`${name} is required when object storage is configured (S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY go together)`);
+        problems.push(
+          `${name} is required when object storage is configured (S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY go together)`,
+        );
       }
     }
     if (e.S3_ENDPOINT && e.S3_ACCESS_KEY && e.S3_SECRET_KEY) {
-      s3 = { endpoint: e.S3_ENDPOINT, region: e.S3_REGION, accessKey: e.S3_ACCESS_KEY, secretKey: e.S3_SECRET_KEY, bucket: e.S3_BUCKET };
+      s3 = {
+        endpoint: e.S3_ENDPOINT,
+        region: e.S3_REGION,
+        accessKey: e.S3_ACCESS_KEY,
+        secretKey: e.S3_SECRET_KEY,
+        bucket: e.S3_BUCKET,
+      };
     }
   }
 

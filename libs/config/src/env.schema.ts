@@ -11,7 +11,13 @@ const int = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, { message: 'must be a whole number' })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be >= ${min}` }).max(max, { message: `must be <= ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be >= ${min}` })
+        .max(max, { message: `must be <= ${max}` }),
+    );
 const url = (protocols: string[]) =>
   z.string().refine(
     (v) => {
@@ -29,40 +35,89 @@ const url = (protocols: string[]) =>
  * table is written from this list; `secret` marks values never printed.
  */
 export const ENV = {
-  NODE_ENV: { schema: z.enum(['development', 'production', 'test']).default('development'), doc: 'Runtime mode.' },
+  NODE_ENV: {
+    schema: z.enum(['development', 'production', 'test']).default('development'),
+    doc: 'Runtime mode.',
+  },
   HOST: { schema: z.string().min(1).default('0.0.0.0'), doc: 'Address the HTTP server listens on.' },
   PORT: { schema: int(0, 65535).default(3000), doc: 'HTTP port (0 picks a free one).' },
   ROLES: {
     schema: z
       .string()
       .default(ROLES.join(','))
-      .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
-      .pipe(z.array(z.enum(ROLES, { message: `each role must be one of ${ROLES.join(', ')}` })).min(1, { message: 'at least one role' })),
+      .transform((v) =>
+        v
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(z.enum(ROLES, { message: `each role must be one of ${ROLES.join(', ')}` }))
+          .min(1, { message: 'at least one role' }),
+      ),
     doc: 'Comma-separated roles this process runs: api (/api/v1), gateway (/v1), worker (queues, watchers).',
   },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     doc: 'Minimum log level (pino).',
   },
-  LOG_PRETTY: { schema: bool.default(false), doc: 'Human-readable logs instead of JSON lines (development).' },
-  DATABASE_URL: { schema: url(['postgres:', 'postgresql:']), doc: 'PostgreSQL connection URL (required).', secret: true },
+  LOG_PRETTY: {
+    schema: bool.default(false),
+    doc: 'Human-readable logs instead of JSON lines (development).',
+  },
+  DATABASE_URL: {
+    schema: url(['postgres:', 'postgresql:']),
+    doc: 'PostgreSQL connection URL (required).',
+    secret: true,
+  },
   DATABASE_POOL_MAX: { schema: int(1, 500).default(10), doc: 'Maximum PostgreSQL connections per process.' },
-  REDIS_URL: { schema: url(['redis:', 'rediss:']), doc: 'Redis URL for queues, counters and pub/sub (required).', secret: true },
+  REDIS_URL: {
+    schema: url(['redis:', 'rediss:']),
+    doc: 'Redis URL for queues, counters and pub/sub (required).',
+    secret: true,
+  },
   TROUPE_ADMIN_KEY: {
     schema: z
       .string()
-      .regex(/^troupe_[A-Za-z0-9_-]{22,}$/, { message: 'must be troupe_ followed by at least 22 URL-safe characters (128 bits)' })
+      .regex(/^troupe_[A-Za-z0-9_-]{22,}$/, {
+        message: 'must be troupe_ followed by at least 22 URL-safe characters (128 bits)',
+      })
       .optional(),
     doc: 'Bootstrap admin key accepted in addition to stored keys. `npm run dev` generates one when unset.',
     secret: true,
   },
-  AUTH_CACHE_TTL_MS: { schema: int(0, 600_000).default(10_000), doc: 'How long a verified key stays cached in memory; revocation clears it at once.' },
-  API_BODY_LIMIT_BYTES: { schema: int(1024, 1 << 30).default(1 << 20), doc: 'Largest JSON body accepted by /api/v1.' },
-  SHUTDOWN_TIMEOUT_MS: { schema: int(0, 600_000).default(15_000), doc: 'Grace period for in-flight work on SIGTERM.' },
-  QUEUE_PREFIX: { schema: z.string().regex(/^[a-z0-9-]+$/).default('troupe'), doc: 'Key prefix of BullMQ queues in Redis.' },
-  WORKER_CONCURRENCY: { schema: int(1, 256).default(4), doc: 'Jobs processed at once per queue by a worker process.' },
-  UPLOAD_MAX_FILE_BYTES: { schema: int(1, 2 ** 50).default(256 * 2 ** 30), doc: 'Largest single file of a model version (413 above).' },
-  UPLOAD_MAX_VERSION_BYTES: { schema: int(1, 2 ** 52).default(2 * 2 ** 40), doc: 'Largest total size of one model version (413 above).' },
+  AUTH_CACHE_TTL_MS: {
+    schema: int(0, 600_000).default(10_000),
+    doc: 'How long a verified key stays cached in memory; revocation clears it at once.',
+  },
+  API_BODY_LIMIT_BYTES: {
+    schema: int(1024, 1 << 30).default(1 << 20),
+    doc: 'Largest JSON body accepted by /api/v1.',
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    schema: int(0, 600_000).default(15_000),
+    doc: 'Grace period for in-flight work on SIGTERM.',
+  },
+  QUEUE_PREFIX: {
+    schema: z
+      .string()
+      .regex(/^[a-z0-9-]+$/)
+      .default('troupe'),
+    doc: 'Key prefix of BullMQ queues in Redis.',
+  },
+  WORKER_CONCURRENCY: {
+    schema: int(1, 256).default(4),
+    doc: 'Jobs processed at once per queue by a worker process.',
+  },
+  UPLOAD_MAX_FILE_BYTES: {
+    schema: int(1, 2 ** 50).default(256 * 2 ** 30),
+    doc: 'Largest single file of a model version (413 above).',
+  },
+  UPLOAD_MAX_VERSION_BYTES: {
+    schema: int(1, 2 ** 52).default(2 * 2 ** 40),
+    doc: 'Largest total size of one model version (413 above).',
+  },
   UPLOAD_PART_BYTES: {
     schema: int(5 * 2 ** 20, 5 * 2 ** 30).default(16 * 2 ** 20),
     doc: 'Multipart part size for uploads (grown for files that would need more than 10,000 parts).',
@@ -71,20 +126,49 @@ export const ENV = {
     schema: int(0, 2 ** 40).default(128 * 2 ** 20),
     doc: 'Memory per process for parts that arrive before their predecessor, so the whole-file sha256 is computed without reading them back.',
   },
-  UPLOAD_SESSION_TTL_MS: { schema: int(60_000, 30 * 86_400_000).default(86_400_000), doc: 'An upload session not completed within this time is aborted.' },
-  UPLOAD_CLEANUP_INTERVAL_MS: { schema: int(1_000, 86_400_000).default(600_000), doc: 'How often the worker aborts expired upload sessions.' },
-  S3_ENDPOINT: { schema: url(['http:', 'https:']).optional(), doc: 'S3/MinIO endpoint URL. Setting it enables object storage.' },
+  UPLOAD_SESSION_TTL_MS: {
+    schema: int(60_000, 30 * 86_400_000).default(86_400_000),
+    doc: 'An upload session not completed within this time is aborted.',
+  },
+  UPLOAD_CLEANUP_INTERVAL_MS: {
+    schema: int(1_000, 86_400_000).default(600_000),
+    doc: 'How often the worker aborts expired upload sessions.',
+  },
+  S3_ENDPOINT: {
+    schema: url(['http:', 'https:']).optional(),
+    doc: 'S3/MinIO endpoint URL. Setting it enables object storage.',
+  },
   S3_REGION: { schema: z.string().min(1).default('us-east-1'), doc: 'S3 region.' },
-  S3_ACCESS_KEY: { schema: z.string().min(1).optional(), doc: 'S3 access key (required with S3_ENDPOINT).', secret: true },
-  S3_SECRET_KEY: { schema: z.string().min(1).optional(), doc: 'S3 secret key (required with S3_ENDPOINT).', secret: true },
+  S3_ACCESS_KEY: {
+    schema: z.string().min(1).optional(),
+    doc: 'S3 access key (required with S3_ENDPOINT).',
+    secret: true,
+  },
+  S3_SECRET_KEY: {
+    schema: z.string().min(1).optional(),
+    doc: 'S3 secret key (required with S3_ENDPOINT).',
+    secret: true,
+  },
   S3_BUCKET: {
-    schema: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid bucket name' }).default('troupe-models'),
+    schema: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid bucket name' })
+      .default('troupe-models'),
     doc: 'Bucket for model weights.',
   },
-  KUBECONFIG: { schema: z.string().min(1).optional(), doc: 'Path to a kubeconfig. Setting it (or KUBE_IN_CLUSTER) enables the Kubernetes integration.' },
-  KUBE_IN_CLUSTER: { schema: bool.default(false), doc: 'Use the in-cluster service account instead of a kubeconfig.' },
+  KUBECONFIG: {
+    schema: z.string().min(1).optional(),
+    doc: 'Path to a kubeconfig. Setting it (or KUBE_IN_CLUSTER) enables the Kubernetes integration.',
+  },
+  KUBE_IN_CLUSTER: {
+    schema: bool.default(false),
+    doc: 'Use the in-cluster service account instead of a kubeconfig.',
+  },
   KUBE_NAMESPACE: {
-    schema: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a DNS-1123 label' }).default('default'),
+    schema: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a DNS-1123 label' })
+      .default('default'),
     doc: 'Default namespace for inference services.',
   },
 } satisfies Record<string, { schema: z.ZodType; doc: string; secret?: boolean }>;

@@ -20,7 +20,8 @@ export function mapPrismaError(
   err: unknown,
   map: { uniqueViolation?: () => AppException; notFound?: () => AppException },
 ): never {
-  if (map.uniqueViolation && isPrismaError(err, PrismaErrorCode.UniqueConstraintFailed)) throw map.uniqueViolation();
+  if (map.uniqueViolation && isPrismaError(err, PrismaErrorCode.UniqueConstraintFailed))
+    throw map.uniqueViolation();
   if (map.notFound && isPrismaError(err, PrismaErrorCode.RecordNotFound)) throw map.notFound();
   if (err instanceof Prisma.PrismaClientInitializationError) {
     throw new AppException(ErrorCode.DependencyUnavailable, 'The database is unavailable; retry shortly', {

@@ -4,7 +4,10 @@ import { AppException, ErrorCode } from '@troupe/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { JobName, JobPayload, QueueName } from './queues';
 
-export interface EnqueueOptions extends Pick<JobsOptions, 'delay' | 'attempts' | 'priority' | 'removeOnComplete' | 'removeOnFail'> {
+export interface EnqueueOptions extends Pick<
+  JobsOptions,
+  'delay' | 'attempts' | 'priority' | 'removeOnComplete' | 'removeOnFail'
+> {
   /** Derived from the entity (e.g. the service id), so that duplicates collapse into one job. */
   jobId: string;
 }

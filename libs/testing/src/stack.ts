@@ -86,7 +86,9 @@ async function ensurePostgres(
   const port = await freePort();
   const { url, stop } = await startEmbeddedPostgres(path.join(options.dataDir, 'postgres'), port, database);
   stoppers.push(stop);
-  notes.push(`PostgreSQL: embedded server on 127.0.0.1:${port}, data in ${path.join(options.dataDir, 'postgres')}`);
+  notes.push(
+    `PostgreSQL: embedded server on 127.0.0.1:${port}, data in ${path.join(options.dataDir, 'postgres')}`,
+  );
   return url;
 }
 
@@ -129,7 +131,11 @@ function hydrateEmbeddedPostgresSymlinks(): void {
   }
 }
 
-async function startEmbeddedPostgres(dir: string, port: number, database: string): Promise<{ url: string; stop: Stopper }> {
+async function startEmbeddedPostgres(
+  dir: string,
+  port: number,
+  database: string,
+): Promise<{ url: string; stop: Stopper }> {
   hydrateEmbeddedPostgresSymlinks();
   type EmbeddedPostgresCtor = new (o: Record<string, unknown>) => {
     initialise(): Promise<void>;
@@ -150,7 +156,14 @@ async function startEmbeddedPostgres(dir: string, port: number, database: string
   // As root, initdb runs as the postgres OS user: the data directory's parent must be writable by it.
   mkdirSync(path.dirname(dir), { recursive: true });
   if (process.getuid?.() === 0) chmodSync(path.dirname(dir), 0o777);
-  const pg = new EmbeddedPostgres({ databaseDir: dir, port, user: 'postgres', password: 'postgres', persistent: true, onLog: () => undefined });
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    onLog: () => undefined,
+  });
   if (!existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   await pg.createDatabase(database).catch(() => undefined);
@@ -223,7 +236,11 @@ async function ensureS3(
 }
 
 /** An S3-protocol server (s3rver, file-backed) on loopback, with the bucket created. */
-export async function startS3Server(options: { directory: string; bucket: string; port?: number }): Promise<S3Endpoint & { stop: Stopper }> {
+export async function startS3Server(options: {
+  directory: string;
+  bucket: string;
+  port?: number;
+}): Promise<S3Endpoint & { stop: Stopper }> {
   const { default: S3rver } = await import('s3rver');
   mkdirSync(options.directory, { recursive: true });
   const server = new S3rver({

@@ -9,6 +9,12 @@ import { ProjectsController } from './projects/projects.controller';
 /** The `api` role: management REST under /api/v1. */
 @Module({
   imports: [ProjectModule, ApiKeyModule, ModelModule, ServiceModule],
-  controllers: [ProjectsController, ApiKeysController, ModelsController, UploadsController, ServicesController],
+  controllers: [
+    ProjectsController,
+    ApiKeysController,
+    ModelsController,
+    UploadsController,
+    ServicesController,
+  ],
 })
 export class ApiModule {}

@@ -26,7 +26,10 @@ export class HealthController {
     if (!this.kube.configured) return Promise.resolve('not configured');
     if (!this.kubeCheck || Date.now() - this.kubeCheck.at > 10_000) {
       const value = this.kube.lwsApiAvailable().then(
-        (ok) => (ok ? 'ok' : 'the LeaderWorkerSet API (leaderworkerset.x-k8s.io/v1) is not served: install the LWS controller >= 0.7'),
+        (ok) =>
+          ok
+            ? 'ok'
+            : 'the LeaderWorkerSet API (leaderworkerset.x-k8s.io/v1) is not served: install the LWS controller >= 0.7',
         (err: Error) => `unreachable: ${err.message}`,
       );
       this.kubeCheck = { at: Date.now(), value };
@@ -48,11 +51,19 @@ export class HealthController {
    */
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) reply: FastifyReply) {
-    const [postgres, redis, kubernetes] = await Promise.all([this.prisma.ping(), this.redis.ping(), this.kubernetes()]);
+    const [postgres, redis, kubernetes] = await Promise.all([
+      this.prisma.ping(),
+      this.redis.ping(),
+      this.kubernetes(),
+    ]);
     const ready = postgres && redis;
     reply.status(ready ? 200 : 503);
     return {
-      status: ready ? (kubernetes === 'ok' || kubernetes === 'not configured' ? 'ready' : 'degraded') : 'not_ready',
+      status: ready
+        ? kubernetes === 'ok' || kubernetes === 'not configured'
+          ? 'ready'
+          : 'degraded'
+        : 'not_ready',
       checks: { postgres: postgres ? 'ok' : 'unreachable', redis: redis ? 'ok' : 'unreachable', kubernetes },
     };
   }

@@ -15,7 +15,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
-    sendError(exception, req, reply, this.logger, (r, body, status) => this.adapterHost.httpAdapter.reply(r, body, status));
+    sendError(exception, req, reply, this.logger, (r, body, status) =>
+      this.adapterHost.httpAdapter.reply(r, body, status),
+    );
   }
 }
 
@@ -24,7 +26,8 @@ export function sendError(
   req: FastifyRequest,
   reply: FastifyReply,
   logger: Pick<Logger, 'error'>,
-  send: (reply: FastifyReply, body: unknown, status: number) => void = (r, body, status) => void r.status(status).send(body),
+  send: (reply: FastifyReply, body: unknown, status: number) => void = (r, body, status) =>
+    void r.status(status).send(body),
 ): void {
   const rendered = renderError(exception, req.url, String(req.id));
   if (rendered.status >= 500) {

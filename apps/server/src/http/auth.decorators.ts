@@ -9,7 +9,8 @@ export const ALLOWED_ROLES = 'troupe:roles';
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
 /** Keys with one of these roles may call the route; others get 403. Routes without it allow no role. */
-export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator => SetMetadata(ALLOWED_ROLES, roles);
+export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator =>
+  SetMetadata(ALLOWED_ROLES, roles);
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -23,7 +23,10 @@ export class AuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const token = bearerToken(req.headers.authorization);
     if (!token) {
-      throw new AppException(ErrorCode.Unauthenticated, 'Missing API key: send "Authorization: Bearer <key>"');
+      throw new AppException(
+        ErrorCode.Unauthenticated,
+        'Missing API key: send "Authorization: Bearer <key>"',
+      );
     }
     const principal = await this.auth.verify(token);
     if (!principal) throw new AppException(ErrorCode.Unauthenticated, 'Invalid, expired or revoked API key');
@@ -31,7 +34,10 @@ export class AuthGuard implements CanActivate {
 
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ALLOWED_ROLES, targets) ?? [];
     if (!roles.includes(principal.role)) {
-      throw new AppException(ErrorCode.Forbidden, `A key with role "${principal.role}" may not call this endpoint`);
+      throw new AppException(
+        ErrorCode.Forbidden,
+        `A key with role "${principal.role}" may not call this endpoint`,
+      );
     }
     return true;
   }

@@ -12,7 +12,10 @@ export function registerRawBodyParser(fastify: FastifyInstance): void {
 
 export function rawBody(req: FastifyRequest): { body: Readable; contentLength?: number; sha256?: string } {
   if (!(req.body instanceof Readable)) {
-    throw new AppException(ErrorCode.UnsupportedMediaType, 'Send the file as the raw body with content-type: application/octet-stream');
+    throw new AppException(
+      ErrorCode.UnsupportedMediaType,
+      'Send the file as the raw body with content-type: application/octet-stream',
+    );
   }
   const length = req.headers['content-length'];
   const sha = req.headers['x-content-sha256'];

@@ -8,14 +8,30 @@ describe('renderError', () => {
     const r = renderError(err, '/api/v1/projects', 'req-1');
     expect(r.status).toBe(400);
     expect(r.body).toEqual({
-      error: { code: 'validation_failed', message: 'Invalid request: name: required', issues: [{ field: 'name', message: 'required' }], requestId: 'req-1' },
+      error: {
+        code: 'validation_failed',
+        message: 'Invalid request: name: required',
+        issues: [{ field: 'name', message: 'required' }],
+        requestId: 'req-1',
+      },
     });
   });
 
   it('renders the OpenAI error object under /v1', () => {
-    const r = renderError(new AppException(ErrorCode.Unauthenticated, 'Invalid API key'), '/v1/chat/completions', 'r');
+    const r = renderError(
+      new AppException(ErrorCode.Unauthenticated, 'Invalid API key'),
+      '/v1/chat/completions',
+      'r',
+    );
     expect(r.status).toBe(401);
-    expect(r.body).toEqual({ error: { message: 'Invalid API key', type: 'authentication_error', param: null, code: 'unauthenticated' } });
+    expect(r.body).toEqual({
+      error: {
+        message: 'Invalid API key',
+        type: 'authentication_error',
+        param: null,
+        code: 'unauthenticated',
+      },
+    });
   });
 
   it('sets Retry-After when the error says when to retry', () => {
@@ -26,7 +42,11 @@ describe('renderError', () => {
   it.each([
     [{ statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY', message: 'bad' }, 400, 'invalid_json'],
     [Object.assign(new SyntaxError('Unexpected token'), { statusCode: 400 }), 400, 'invalid_json'],
-    [{ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'Request body is too large' }, 413, 'payload_too_large'],
+    [
+      { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'Request body is too large' },
+      413,
+      'payload_too_large',
+    ],
     [{ statusCode: 415, message: 'Unsupported Media Type' }, 415, 'unsupported_media_type'],
     [{ status: 404, message: 'Cannot GET /nope' }, 404, 'not_found'],
   ])('maps framework error %j to %i %s', (err, status, code) => {

@@ -15,12 +15,23 @@ interface HttpishError {
 }
 
 /** Classifies anything thrown into a code and a message that is safe to show. */
-export function classify(err: unknown): { code: ErrorCode; message: string; issues?: FieldIssue[]; retryAfterSeconds?: number } {
+export function classify(err: unknown): {
+  code: ErrorCode;
+  message: string;
+  issues?: FieldIssue[];
+  retryAfterSeconds?: number;
+} {
   if (err instanceof AppException) {
-    return { code: err.code, message: err.message, issues: err.issues, retryAfterSeconds: err.retryAfterSeconds };
+    return {
+      code: err.code,
+      message: err.message,
+      issues: err.issues,
+      retryAfterSeconds: err.retryAfterSeconds,
+    };
   }
   const e = (typeof err === 'object' && err !== null ? err : {}) as HttpishError;
-  const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : 500;
+  const status =
+    typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : 500;
   const fastifyCode = typeof e.code === 'string' ? e.code : '';
   const message = typeof e.message === 'string' ? e.message : '';
   switch (status) {
@@ -36,7 +47,10 @@ export function classify(err: unknown): { code: ErrorCode; message: string; issu
     case 404:
       return { code: ErrorCode.NotFound, message: message || 'Not found' };
     case 413:
-      return { code: ErrorCode.PayloadTooLarge, message: 'The request body is larger than this endpoint accepts' };
+      return {
+        code: ErrorCode.PayloadTooLarge,
+        message: 'The request body is larger than this endpoint accepts',
+      };
     case 415:
       return { code: ErrorCode.UnsupportedMediaType, message: message || 'Unsupported content type' };
     default:
@@ -72,11 +86,17 @@ export function renderError(err: unknown, url: string, requestId: string): Rende
   if (c.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(c.retryAfterSeconds));
   if (url.startsWith('/v1/') || url === '/v1') {
     const param = c.issues?.[0]?.field ?? null;
-    return { status, headers, body: { error: { message: c.message, type: OPENAI_TYPE[c.code], param, code: c.code } } };
+    return {
+      status,
+      headers,
+      body: { error: { message: c.message, type: OPENAI_TYPE[c.code], param, code: c.code } },
+    };
   }
   return {
     status,
     headers,
-    body: { error: { code: c.code, message: c.message, ...(c.issues ? { issues: c.issues } : {}), requestId } },
+    body: {
+      error: { code: c.code, message: c.message, ...(c.issues ? { issues: c.issues } : {}), requestId },
+    },
   };
 }

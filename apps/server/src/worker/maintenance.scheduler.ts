@@ -13,9 +13,15 @@ export class MaintenanceScheduler implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queues.schedule(QueueName.Maintenance, 'prune-revoked-keys', 6 * 3600_000, 'prune-revoked-keys', {
-      retentionDays: REVOKED_KEY_RETENTION_DAYS,
-    });
+    await this.queues.schedule(
+      QueueName.Maintenance,
+      'prune-revoked-keys',
+      6 * 3600_000,
+      'prune-revoked-keys',
+      {
+        retentionDays: REVOKED_KEY_RETENTION_DAYS,
+      },
+    );
     await this.queues.schedule(
       QueueName.Maintenance,
       'expire-upload-sessions',

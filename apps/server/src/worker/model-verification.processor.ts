@@ -5,7 +5,11 @@ import { VerificationService } from '@troupe/core';
 import { JobPayloads, QueueName } from '@troupe/queue';
 import { Job } from 'bullmq';
 
-type VerifyJob = Job<JobPayloads[typeof QueueName.ModelVerification]['verify-version'], unknown, 'verify-version'>;
+type VerifyJob = Job<
+  JobPayloads[typeof QueueName.ModelVerification]['verify-version'],
+  unknown,
+  'verify-version'
+>;
 
 /** Verifies finalized model versions; retried with backoff when storage or the database hiccups. */
 @Processor(QueueName.ModelVerification)

@@ -14,12 +14,17 @@ export function createLogger(options: LoggerOptions): Pino {
     name: options.name ?? 'troupe',
     level: options.level,
     // Authorization headers and keys never reach logs.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'],
+      censor: '[redacted]',
+    },
     mixin: () => {
       const reqId = currentRequestId();
       return reqId ? { reqId } : {};
     },
-    transport: options.pretty ? { target: 'pino-pretty', options: { colorize: true, singleLine: true } } : undefined,
+    transport: options.pretty
+      ? { target: 'pino-pretty', options: { colorize: true, singleLine: true } }
+      : undefined,
   });
 }
 

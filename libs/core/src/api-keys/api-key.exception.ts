@@ -12,7 +12,9 @@ export class ApiKeyException extends AppException {
   }
 
   static projectRequired(): AppException {
-    return ApiKeyException.validation([{ field: 'projectId', message: 'required for member and inference keys' }]);
+    return ApiKeyException.validation([
+      { field: 'projectId', message: 'required for member and inference keys' },
+    ]);
   }
 
   static roleNotGrantable(role: string): ApiKeyException {

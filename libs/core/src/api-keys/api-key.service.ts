@@ -25,7 +25,8 @@ export class ApiKeyService {
    * A project the caller cannot see answers 404, as if it did not exist.
    */
   async create(principal: Principal, input: CreateApiKeyInput, now = new Date()): Promise<CreatedApiKey> {
-    if (principal.role !== 'admin' && input.role === 'admin') throw ApiKeyException.roleNotGrantable(input.role);
+    if (principal.role !== 'admin' && input.role === 'admin')
+      throw ApiKeyException.roleNotGrantable(input.role);
     if (input.expiresAt && input.expiresAt <= now) throw ApiKeyException.expiryInPast();
 
     let projectId: string | null = null;

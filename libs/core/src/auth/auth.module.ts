@@ -4,5 +4,8 @@ import { ApiKeyRepository } from '../api-keys/api-key.repository';
 import { AuthService } from './auth.service';
 
 @Global()
-@Module({ providers: [AuthService, ApiKeyRepository, ApiKeyCache], exports: [AuthService, ApiKeyRepository, ApiKeyCache] })
+@Module({
+  providers: [AuthService, ApiKeyRepository, ApiKeyCache],
+  exports: [AuthService, ApiKeyRepository, ApiKeyCache],
+})
 export class AuthModule {}

@@ -55,6 +55,8 @@ export class AuthService implements OnModuleInit {
     const last = this.lastTouched.get(keyId) ?? 0;
     if (now.getTime() - last < LAST_USED_RESOLUTION_MS) return;
     this.lastTouched.set(keyId, now.getTime());
-    this.keys.touchLastUsed(keyId, now).catch((err: Error) => this.logger.warn(`lastUsedAt not recorded: ${err.message}`));
+    this.keys
+      .touchLastUsed(keyId, now)
+      .catch((err: Error) => this.logger.warn(`lastUsedAt not recorded: ${err.message}`));
   }
 }

@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { filePathIssues } from './file-path';
 
 describe('filePathIssues', () => {
-  it.each(['config.json', 'model-00001-of-00004.safetensors', 'tokenizer/vocab.json', 'a b/c-d_e.f', 'ü/日本.json'])(
-    'accepts %j',
-    (p) => expect(filePathIssues(p)).toEqual([]),
-  );
+  it.each([
+    'config.json',
+    'model-00001-of-00004.safetensors',
+    'tokenizer/vocab.json',
+    'a b/c-d_e.f',
+    'ü/日本.json',
+  ])('accepts %j', (p) => expect(filePathIssues(p)).toEqual([]));
 
   it.each([
     ['', /empty/],

@@ -37,7 +37,11 @@ describe('HashChains', () => {
     t2.write(parts[1].subarray(100));
     const s2 = t2.succeed();
     const h = await ChainedSha256.start(s2.get(2)!);
-    expect(h.digestHex()).toBe(createHash('sha256').update(Buffer.concat(parts.slice(0, 2))).digest('hex'));
+    expect(h.digestHex()).toBe(
+      createHash('sha256')
+        .update(Buffer.concat(parts.slice(0, 2)))
+        .digest('hex'),
+    );
   });
 
   it('makes a part wait for memory (backpressure) and holds it once the chain moved on', async () => {
@@ -55,7 +59,11 @@ describe('HashChains', () => {
     const s2 = t2.succeed();
     const s3 = t3.succeed();
     expect([...s2.keys(), ...s3.keys()]).toEqual([2, 3]);
-    expect(await finalDigest(s3, 3)).toBe(createHash('sha256').update(Buffer.concat(parts.slice(0, 3))).digest('hex'));
+    expect(await finalDigest(s3, 3)).toBe(
+      createHash('sha256')
+        .update(Buffer.concat(parts.slice(0, 3)))
+        .digest('hex'),
+    );
   });
 
   it('gives up holding a part when memory does not free in time, and never counts failed parts', async () => {
@@ -80,6 +88,8 @@ describe('HashChains', () => {
     const t2 = await chains.tap('s', 2, async () => ({ hashedThrough: 1, state: h.save() }));
     for (const p of parts.slice(1)) t2.write(p);
     const states = t2.succeed();
-    expect(await finalDigest(states, 2)).toBe(createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
+    expect(await finalDigest(states, 2)).toBe(
+      createHash('sha256').update(Buffer.concat(parts)).digest('hex'),
+    );
   });
 });

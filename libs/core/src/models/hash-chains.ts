@@ -28,7 +28,11 @@ export class HashChains {
    * Opens the tap for part `n` of a session. `load` gives the chain's starting point when this
    * process has none: the last part number with a saved state, and that state.
    */
-  async tap(sessionId: string, n: number, load: () => Promise<{ hashedThrough: number; state: Uint8Array | null }>): Promise<PartTap> {
+  async tap(
+    sessionId: string,
+    n: number,
+    load: () => Promise<{ hashedThrough: number; state: Uint8Array | null }>,
+  ): Promise<PartTap> {
     let chain = this.chains.get(sessionId);
     if (!chain) {
       const { hashedThrough, state } = await load();
@@ -113,7 +117,8 @@ export class PartTap {
     readonly partNumber: number,
   ) {
     if (partNumber === chain.next) this.pending.live = true;
-    else if (partNumber < chain.next) this.holding = false; // a retry of a hashed part: nothing to add
+    else if (partNumber < chain.next)
+      this.holding = false; // a retry of a hashed part: nothing to add
     else chain.pending.set(partNumber, this.pending);
   }
 

@@ -42,7 +42,10 @@ export class ModelException extends AppException {
   }
 
   static fileTooLarge(limit: number): ModelException {
-    return new ModelException(ErrorCode.PayloadTooLarge, `File exceeds the ${limit}-byte limit per file; nothing was kept`);
+    return new ModelException(
+      ErrorCode.PayloadTooLarge,
+      `File exceeds the ${limit}-byte limit per file; nothing was kept`,
+    );
   }
 
   static versionTooLarge(limit: number): ModelException {
@@ -54,7 +57,10 @@ export class ModelException extends AppException {
 
   static checksumMismatch(expected: string, actual: string): AppException {
     return AppException.validation([
-      { field: 'x-content-sha256', message: `checksum mismatch: expected ${expected}, received bytes hash to ${actual}; nothing was kept` },
+      {
+        field: 'x-content-sha256',
+        message: `checksum mismatch: expected ${expected}, received bytes hash to ${actual}; nothing was kept`,
+      },
     ]);
   }
 
@@ -67,6 +73,8 @@ export class ModelException extends AppException {
   }
 
   static projectRequired(): AppException {
-    return AppException.validation([{ field: 'projectId', message: 'admin keys must name the project (?projectId= or in the body)' }]);
+    return AppException.validation([
+      { field: 'projectId', message: 'admin keys must name the project (?projectId= or in the body)' },
+    ]);
   }
 }

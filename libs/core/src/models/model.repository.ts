@@ -38,13 +38,18 @@ export class ModelRepository {
 
   async deleteModel(projectId: string, id: string): Promise<void> {
     await this.prisma.$transaction([
-      this.prisma.inferenceService.deleteMany({ where: { modelVersion: { modelId: id }, projectId, phase: 'DELETED' } }),
+      this.prisma.inferenceService.deleteMany({
+        where: { modelVersion: { modelId: id }, projectId, phase: 'DELETED' },
+      }),
       this.prisma.model.deleteMany({ where: { id, projectId } }),
     ]);
   }
 
   createVersion(projectId: string, modelId: string, version: string): Promise<VersionRow> {
-    return this.prisma.modelVersion.create({ data: { id: newId(), projectId, modelId, version }, ...versionWithFiles });
+    return this.prisma.modelVersion.create({
+      data: { id: newId(), projectId, modelId, version },
+      ...versionWithFiles,
+    });
   }
 
   findVersion(projectId: string, model: string, version: string): Promise<VersionRow | null> {
@@ -87,7 +92,9 @@ export class ModelRepository {
 
   /** Live (not DELETED) inference services serving any of these versions. */
   countServicesUsing(versionIds: string[]): Promise<number> {
-    return this.prisma.inferenceService.count({ where: { modelVersionId: { in: versionIds }, phase: { not: 'DELETED' } } });
+    return this.prisma.inferenceService.count({
+      where: { modelVersionId: { in: versionIds }, phase: { not: 'DELETED' } },
+    });
   }
 
   /** Bytes the version holds, not counting `exceptPath` (a file about to be replaced). */

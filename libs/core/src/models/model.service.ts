@@ -33,7 +33,10 @@ export class ModelService {
     return { projectId: project, name };
   }
 
-  async create(principal: Principal, input: { name: string; description?: string; projectId?: string }): Promise<ModelView> {
+  async create(
+    principal: Principal,
+    input: { name: string; description?: string; projectId?: string },
+  ): Promise<ModelView> {
     const ref = this.ref(principal, input.name, input.projectId);
     try {
       return this.map(await this.models.createModel(ref.projectId, ref.name, input.description ?? null));
@@ -44,8 +47,14 @@ export class ModelService {
     }
   }
 
-  async list(principal: Principal, page: { limit: number; offset: number }, projectId?: string): Promise<ModelView[]> {
-    const scope = projectId ? { kind: 'project' as const, projectId: projectFor(principal, projectId)! } : scopeOf(principal);
+  async list(
+    principal: Principal,
+    page: { limit: number; offset: number },
+    projectId?: string,
+  ): Promise<ModelView[]> {
+    const scope = projectId
+      ? { kind: 'project' as const, projectId: projectFor(principal, projectId)! }
+      : scopeOf(principal);
     return (await this.models.listModels(scope, page)).map((m) => this.map(m));
   }
 
@@ -56,7 +65,10 @@ export class ModelService {
   /** Deletes the model, its versions, open uploads and every stored object under it. */
   async delete(ref: ModelRef): Promise<void> {
     const model = await this.requireModel(ref);
-    await this.refuseIfServed(model.versions.map((v) => v.id), `model "${ref.name}"`);
+    await this.refuseIfServed(
+      model.versions.map((v) => v.id),
+      `model "${ref.name}"`,
+    );
     for (const v of model.versions) await this.abortOpenUploads(v.id);
     await this.storage.deletePrefix(`${ref.projectId}/${ref.name}/`);
     await this.models.deleteModel(ref.projectId, model.id);
@@ -94,7 +106,10 @@ export class ModelService {
     if (open > 0) throw ModelException.uploadsInProgress(open);
     if (row.files.length === 0) throw ModelException.noFiles(version);
     if (row.state !== 'VERIFYING') {
-      await this.models.transition(row.id, ['UPLOADING', 'FAILED'], { state: 'VERIFYING', failureReason: null });
+      await this.models.transition(row.id, ['UPLOADING', 'FAILED'], {
+        state: 'VERIFYING',
+        failureReason: null,
+      });
     }
     // Finished jobs are removed at once, so the job id collapses only concurrent duplicates and a
     // version finalized again after FAILED gets a new run.
@@ -110,10 +125,16 @@ export class ModelService {
   /** Called by the verification job; only a VERIFYING version changes. */
   async recordVerification(versionId: string, outcome: VerificationOutcome): Promise<boolean> {
     const data = outcome.ok
-      ? { state: 'READY' as const, metadata: outcome.metadata as object, verifiedAt: new Date(), failureReason: null }
+      ? {
+          state: 'READY' as const,
+          metadata: outcome.metadata as object,
+          verifiedAt: new Date(),
+          failureReason: null,
+        }
       : { state: 'FAILED' as const, failureReason: outcome.reason ?? 'verification failed' };
     const changed = await this.models.transition(versionId, ['VERIFYING'], data);
-    if (changed) this.logger.log(`version ${versionId} ${data.state}${outcome.ok ? '' : `: ${data.failureReason}`}`);
+    if (changed)
+      this.logger.log(`version ${versionId} ${data.state}${outcome.ok ? '' : `: ${data.failureReason}`}`);
     return changed;
   }
 
@@ -131,12 +152,18 @@ export class ModelService {
 
   private async refuseIfServed(versionIds: string[], what: string): Promise<void> {
     const n = versionIds.length ? await this.models.countServicesUsing(versionIds) : 0;
-    if (n > 0) throw new ModelException(ErrorCode.Conflict, `${what} is used by ${n} inference service(s): delete them or move them to another version first`);
+    if (n > 0)
+      throw new ModelException(
+        ErrorCode.Conflict,
+        `${what} is used by ${n} inference service(s): delete them or move them to another version first`,
+      );
   }
 
   private async abortOpenUploads(versionId: string): Promise<void> {
     for (const s of await this.uploads.listActiveForVersion(versionId)) {
-      await this.storage.abortMultipart(s.objectKey, s.s3UploadId).catch((err: Error) => this.logger.warn(err.message));
+      await this.storage
+        .abortMultipart(s.objectKey, s.s3UploadId)
+        .catch((err: Error) => this.logger.warn(err.message));
       await this.uploads.close(s.id, 'ACTIVE', 'ABORTED');
     }
   }
@@ -148,7 +175,12 @@ export class ModelService {
       name: m.name,
       description: m.description,
       createdAt: m.createdAt.toISOString(),
-      versions: m.versions.map((v) => ({ id: v.id, version: v.version, state: v.state, createdAt: v.createdAt.toISOString() })),
+      versions: m.versions.map((v) => ({
+        id: v.id,
+        version: v.version,
+        state: v.state,
+        createdAt: v.createdAt.toISOString(),
+      })),
     };
   }
 

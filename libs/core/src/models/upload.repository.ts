@@ -3,7 +3,9 @@ import { newId } from '@troupe/common';
 import { Prisma, PrismaService } from '@troupe/db';
 import { TenantScope } from '../auth/principal';
 
-const withParts = { include: { parts: { orderBy: { partNumber: 'asc' as const } }, version: { include: { model: true } } } } as const;
+const withParts = {
+  include: { parts: { orderBy: { partNumber: 'asc' as const } }, version: { include: { model: true } } },
+} as const;
 export type SessionRow = Prisma.UploadSessionGetPayload<typeof withParts>;
 
 /** The only code that touches upload_sessions and upload_parts. */
@@ -23,7 +25,10 @@ export class UploadRepository {
     expectedSha256: string | null;
     expiresAt: Date;
   }): Promise<SessionRow> {
-    return this.prisma.uploadSession.create({ data: { id: newId(), ...data, size: BigInt(data.size) }, ...withParts });
+    return this.prisma.uploadSession.create({
+      data: { id: newId(), ...data, size: BigInt(data.size) },
+      ...withParts,
+    });
   }
 
   find(scope: TenantScope, id: string): Promise<SessionRow | null> {
@@ -48,7 +53,10 @@ export class UploadRepository {
   /** Saves whole-file hash states (part number -> state after that part). */
   async saveHashStates(sessionId: string, states: Map<number, Uint8Array>): Promise<void> {
     for (const [partNumber, state] of states) {
-      await this.prisma.uploadPart.updateMany({ where: { sessionId, partNumber }, data: { hashState: Buffer.from(state) } });
+      await this.prisma.uploadPart.updateMany({
+        where: { sessionId, partNumber },
+        data: { hashState: Buffer.from(state) },
+      });
     }
   }
 

@@ -83,7 +83,9 @@ export class UploadService {
     const limits = this.config.uploads;
     const budget = Math.min(limits.maxFileBytes, await this.versionBudget(row, path));
     const tooLarge = () =>
-      budget < limits.maxFileBytes ? ModelException.versionTooLarge(limits.maxVersionBytes) : ModelException.fileTooLarge(limits.maxFileBytes);
+      budget < limits.maxFileBytes
+        ? ModelException.versionTooLarge(limits.maxVersionBytes)
+        : ModelException.fileTooLarge(limits.maxFileBytes);
     if (headers.contentLength !== undefined && headers.contentLength > budget) throw tooLarge();
 
     const key = objectKey(ref.projectId, ref.name, version, path);
@@ -108,9 +110,11 @@ export class UploadService {
       const id = uploadId;
       // As a stream the driver signs UNSIGNED-PAYLOAD: the bytes are already hashed once here (sha256 above)
       // and S3 checks each part's MD5; a signed payload would hash every byte a second time.
-      inFlight = this.storage.uploadPart(key, id, partNumber, Readable.from([data]), data.length).then(({ etag }) => {
-        parts.push({ partNumber, etag });
-      });
+      inFlight = this.storage
+        .uploadPart(key, id, partNumber, Readable.from([data]), data.length)
+        .then(({ etag }) => {
+          parts.push({ partNumber, etag });
+        });
       // Keep the promise observed so a failure surfaces at the next await, not as unhandled.
       inFlight.catch(() => undefined);
       slot = 1 - slot;
@@ -133,14 +137,18 @@ export class UploadService {
         }
       }
       if (headers.contentLength !== undefined && total !== headers.contentLength) {
-        throw AppException.validation([{ field: 'content-length', message: `announced ${headers.contentLength} bytes, received ${total}` }]);
+        throw AppException.validation([
+          { field: 'content-length', message: `announced ${headers.contentLength} bytes, received ${total}` },
+        ]);
       }
       const actual = sha.digest('hex');
       if (expected && expected !== actual) throw ModelException.checksumMismatch(expected, actual);
 
       if (uploadId === undefined) {
         // The whole file fitted in one part: verified above, written with one PUT.
-        await this.storage.putObject(key, slots[slot].subarray(0, filled), filled, { contentType: 'application/octet-stream' });
+        await this.storage.putObject(key, slots[slot].subarray(0, filled), filled, {
+          contentType: 'application/octet-stream',
+        });
       } else {
         if (filled > 0) await flush();
         await inFlight;
@@ -151,7 +159,9 @@ export class UploadService {
     } catch (err) {
       if (uploadId !== undefined) {
         await inFlight?.catch(() => undefined);
-        await this.storage.abortMultipart(key, uploadId).catch((e: Error) => this.logger.warn(`abort ${key}: ${e.message}`));
+        await this.storage
+          .abortMultipart(key, uploadId)
+          .catch((e: Error) => this.logger.warn(`abort ${key}: ${e.message}`));
       }
       throw this.asClientError(err);
     }
@@ -160,13 +170,18 @@ export class UploadService {
   // ---------------------------------------------------------------------------------------------
   // Resumable sessions
 
-  async createSession(ref: ModelRef, version: string, input: { path: string; size: number; sha256?: string }): Promise<UploadSessionView> {
+  async createSession(
+    ref: ModelRef,
+    version: string,
+    input: { path: string; size: number; sha256?: string },
+  ): Promise<UploadSessionView> {
     this.checkPath(input.path);
     const expected = input.sha256 ? this.checkSha256Header(input.sha256, 'sha256') : undefined;
     const row = await this.writableVersion(ref, version);
     const limits = this.config.uploads;
     if (input.size > limits.maxFileBytes) throw ModelException.fileTooLarge(limits.maxFileBytes);
-    if (input.size > (await this.versionBudget(row, input.path))) throw ModelException.versionTooLarge(limits.maxVersionBytes);
+    if (input.size > (await this.versionBudget(row, input.path)))
+      throw ModelException.versionTooLarge(limits.maxVersionBytes);
 
     const plan = planParts(input.size, limits.partBytes);
     const key = objectKey(ref.projectId, ref.name, version, input.path);
@@ -205,27 +220,55 @@ export class UploadService {
     const session = await this.requireOpenSession(principal, id);
     const size = Number(session.size);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > session.partCount) {
-      throw AppException.validation([{ field: 'partNumber', message: `must be between 1 and ${session.partCount}` }]);
+      throw AppException.validation([
+        { field: 'partNumber', message: `must be between 1 and ${session.partCount}` },
+      ]);
     }
     const length = partLength({ partSize: session.partSize, partCount: session.partCount }, size, partNumber);
     if (headers.contentLength !== undefined && headers.contentLength !== length) {
-      throw AppException.validation([{ field: 'content-length', message: `part ${partNumber} must be exactly ${length} bytes (got ${headers.contentLength})` }]);
+      throw AppException.validation([
+        {
+          field: 'content-length',
+          message: `part ${partNumber} must be exactly ${length} bytes (got ${headers.contentLength})`,
+        },
+      ]);
     }
 
-    const tap = await this.hashChains.tap(session.id, partNumber, () => this.uploads.hashChainStart(session.id));
-    const meter = new MeteredHash(length, () => AppException.validation([{ field: 'body', message: `part ${partNumber} must be exactly ${length} bytes` }]), tap);
+    const tap = await this.hashChains.tap(session.id, partNumber, () =>
+      this.uploads.hashChainStart(session.id),
+    );
+    const meter = new MeteredHash(
+      length,
+      () =>
+        AppException.validation([
+          { field: 'body', message: `part ${partNumber} must be exactly ${length} bytes` },
+        ]),
+      tap,
+    );
     body.on('error', (err) => meter.destroy(err));
     let sha256: string;
     let etag: string;
     try {
-      ({ etag } = await this.storage.uploadPart(session.objectKey, session.s3UploadId, partNumber, body.pipe(meter), length));
+      ({ etag } = await this.storage.uploadPart(
+        session.objectKey,
+        session.s3UploadId,
+        partNumber,
+        body.pipe(meter),
+        length,
+      ));
       sha256 = meter.sha.digest('hex');
       if (expected && expected !== sha256) throw ModelException.checksumMismatch(expected, sha256);
     } catch (err) {
       if (tap.fail()) this.hashChains.drop(session.id);
       throw this.asClientError(err);
     }
-    const { changedBytes } = await this.uploads.savePart(session.id, { partNumber, size: length, etag, sha256, hashState: null });
+    const { changedBytes } = await this.uploads.savePart(session.id, {
+      partNumber,
+      size: length,
+      etag,
+      sha256,
+      hashState: null,
+    });
     if (changedBytes) {
       // A retry with other bytes than the ones already hashed: the chain restarts from the database.
       tap.fail();
@@ -245,15 +288,26 @@ export class UploadService {
     if (session.state === 'COMPLETED') {
       const file = await this.models.findVersionById(session.versionId);
       const f = file?.files.find((x) => x.path === session.path);
-      if (f) return { path: f.path, size: Number(f.size), sha256: f.sha256, hashedInStream: 0, rehashedFromStorage: 0 };
+      if (f)
+        return {
+          path: f.path,
+          size: Number(f.size),
+          sha256: f.sha256,
+          hashedInStream: 0,
+          rehashedFromStorage: 0,
+        };
     }
     if (session.state !== 'ACTIVE') throw ModelException.sessionClosed(session.state);
     if (session.expiresAt < new Date()) throw ModelException.sessionExpired();
     const size = Number(session.size);
     const missing: number[] = [];
-    for (let n = 1; n <= session.partCount; n++) if (!session.parts.find((p) => p.partNumber === n)) missing.push(n);
+    for (let n = 1; n <= session.partCount; n++)
+      if (!session.parts.find((p) => p.partNumber === n)) missing.push(n);
     if (missing.length > 0) {
-      throw new AppException(ErrorCode.Conflict, `Parts not received yet: ${summarize(missing)} of ${session.partCount}`);
+      throw new AppException(
+        ErrorCode.Conflict,
+        `Parts not received yet: ${summarize(missing)} of ${session.partCount}`,
+      );
     }
 
     await this.storage.completeMultipart(
@@ -283,7 +337,13 @@ export class UploadService {
     await this.models.upsertFile(session.versionId, session.path, size, sha256);
     await this.uploads.close(session.id, 'ACTIVE', 'COMPLETED');
     this.hashChains.drop(session.id);
-    return { path: session.path, size, sha256, hashedInStream: size - rehashed, rehashedFromStorage: rehashed };
+    return {
+      path: session.path,
+      size,
+      sha256,
+      hashedInStream: size - rehashed,
+      rehashedFromStorage: rehashed,
+    };
   }
 
   async abort(principal: Principal, id: string): Promise<void> {
@@ -302,7 +362,10 @@ export class UploadService {
       if (batch.length === 0) return count;
       for (const s of batch) {
         const outcome = await this.storage.abortMultipart(s.objectKey, s.s3UploadId);
-        if (outcome === 'not-supported') this.logger.warn(`object storage cannot abort ${s.objectKey}; its parts stay until the store expires them`);
+        if (outcome === 'not-supported')
+          this.logger.warn(
+            `object storage cannot abort ${s.objectKey}; its parts stay until the store expires them`,
+          );
         if (await this.uploads.close(s.id, 'ACTIVE', 'ABORTED')) count++;
       }
     }
@@ -312,13 +375,15 @@ export class UploadService {
 
   private async writableVersion(ref: ModelRef, version: string): Promise<VersionRow> {
     const row = await this.modelService.requireVersion(ref, version);
-    if (row.state !== 'UPLOADING' && row.state !== 'FAILED') throw ModelException.versionNotWritable(version, row.state);
+    if (row.state !== 'UPLOADING' && row.state !== 'FAILED')
+      throw ModelException.versionNotWritable(version, row.state);
     return row;
   }
 
   /** Bytes this file may still take without the version going over its limit. */
   private async versionBudget(row: VersionRow, path: string): Promise<number> {
-    const used = (await this.models.versionBytes(row.id, path)) + (await this.uploads.reservedBytes(row.id, path));
+    const used =
+      (await this.models.versionBytes(row.id, path)) + (await this.uploads.reservedBytes(row.id, path));
     return Math.max(0, this.config.uploads.maxVersionBytes - used);
   }
 
@@ -343,7 +408,8 @@ export class UploadService {
   private checkSha256Header(value: string | undefined, field = 'x-content-sha256'): string | undefined {
     if (value === undefined) return undefined;
     const v = value.toLowerCase();
-    if (!SHA256_RE.test(v)) throw AppException.validation([{ field, message: 'must be 64 hexadecimal characters (a sha256)' }]);
+    if (!SHA256_RE.test(v))
+      throw AppException.validation([{ field, message: 'must be 64 hexadecimal characters (a sha256)' }]);
     return v;
   }
 
@@ -351,8 +417,14 @@ export class UploadService {
   private asClientError(err: unknown): unknown {
     if (err instanceof AppException) return err;
     const code = (err as { code?: string }).code;
-    if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error).message === 'aborted') {
-      return AppException.validation([{ field: 'body', message: 'the connection closed before the whole body arrived; nothing was kept' }]);
+    if (
+      code === 'ECONNRESET' ||
+      code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+      (err as Error).message === 'aborted'
+    ) {
+      return AppException.validation([
+        { field: 'body', message: 'the connection closed before the whole body arrived; nothing was kept' },
+      ]);
     }
     return err;
   }
@@ -373,5 +445,7 @@ export class UploadService {
 }
 
 function summarize(numbers: number[]): string {
-  return numbers.length <= 10 ? numbers.join(', ') : `${numbers.slice(0, 10).join(', ')} and ${numbers.length - 10} more`;
+  return numbers.length <= 10
+    ? numbers.join(', ')
+    : `${numbers.slice(0, 10).join(', ')} and ${numbers.length - 10} more`;
 }

@@ -58,7 +58,10 @@ export class VerificationService {
     for (const f of files) {
       const stat = await this.storage.stat(key(f.path));
       if (!stat) reasons.push(`${f.path}: recorded but missing from object storage; upload it again`);
-      else if (stat.size !== f.size) reasons.push(`${f.path}: object storage holds ${stat.size} bytes, ${f.size} were recorded; upload it again`);
+      else if (stat.size !== f.size)
+        reasons.push(
+          `${f.path}: object storage holds ${stat.size} bytes, ${f.size} were recorded; upload it again`,
+        );
     }
 
     const config = await this.readText(version, CONFIG_FILE, key);
@@ -80,9 +83,10 @@ export class VerificationService {
     }
 
     const result = verifyCheckpoint({ files, config, index: indexText, headers });
-    const outcome = result.ok && reasons.length === 0
-      ? { ok: true, metadata: result.metadata }
-      : { ok: false, reason: [...reasons, ...(result.ok ? [] : result.reasons)].join('; ') };
+    const outcome =
+      result.ok && reasons.length === 0
+        ? { ok: true, metadata: result.metadata }
+        : { ok: false, reason: [...reasons, ...(result.ok ? [] : result.reasons)].join('; ') };
     await this.modelService.recordVerification(version.id, outcome);
     return outcome.ok ? 'READY' : 'FAILED';
   }
@@ -95,14 +99,26 @@ export class VerificationService {
     });
   }
 
-  private async readText(version: VersionRow, path: string, key: (p: string) => string): Promise<string | undefined> {
+  private async readText(
+    version: VersionRow,
+    path: string,
+    key: (p: string) => string,
+  ): Promise<string | undefined> {
     if (!version.files.some((f) => f.path === path)) return undefined;
     return (await readAll(await this.storage.getObject(key(path)), MAX_JSON_BYTES, path)).toString('utf8');
   }
 
-  private async readHeader(key: string, path: string, size: number): Promise<ParsedHeader | VerificationError> {
+  private async readHeader(
+    key: string,
+    path: string,
+    size: number,
+  ): Promise<ParsedHeader | VerificationError> {
     try {
-      const first8 = await readAll(await this.storage.getObject(key, { start: 0, end: Math.min(8, size) }), 8, path);
+      const first8 = await readAll(
+        await this.storage.getObject(key, { start: 0, end: Math.min(8, size) }),
+        8,
+        path,
+      );
       const n = headerLength(first8, size, path);
       const json = await readAll(await this.storage.getObject(key, { start: 8, end: 8 + n }), n, path);
       return parseHeader(json, size, n, path);

@@ -12,7 +12,10 @@ export class ProjectService {
 
   async create(input: CreateProjectInput): Promise<ProjectView> {
     try {
-      const project = await this.projects.create({ name: input.name, displayName: input.displayName ?? input.name });
+      const project = await this.projects.create({
+        name: input.name,
+        displayName: input.displayName ?? input.name,
+      });
       return this.map(project);
     } catch (err) {
       mapPrismaError(err, { uniqueViolation: () => ProjectException.nameTaken(input.name) });

@@ -43,7 +43,12 @@ export class ReconcileService {
         ...(row.phase === 'PENDING' ? { phase: 'DEPLOYING', phaseReason: 'LeaderWorkerSet applied' } : {}),
       });
       if (firstApply) {
-        await this.services.addEvent(row.id, 'Normal', 'Applied', `LeaderWorkerSet ${row.namespace}/${row.name} applied (generation ${row.generation})`);
+        await this.services.addEvent(
+          row.id,
+          'Normal',
+          'Applied',
+          `LeaderWorkerSet ${row.namespace}/${row.name} applied (generation ${row.generation})`,
+        );
       }
       // Observed state follows from the watch cache (ServiceWatcher), not from here.
     } catch (err) {
@@ -82,8 +87,18 @@ export class ReconcileService {
 
   private async teardown(row: ServiceRow): Promise<void> {
     await this.kube.deleteLws(row.namespace, row.name);
-    await this.services.update(row.id, { phase: 'DELETED', phaseReason: 'LeaderWorkerSet deleted', observed: undefined, lastError: null });
-    await this.services.addEvent(row.id, 'Normal', 'Deleted', `LeaderWorkerSet ${row.namespace}/${row.name} and its pods deleted`);
+    await this.services.update(row.id, {
+      phase: 'DELETED',
+      phaseReason: 'LeaderWorkerSet deleted',
+      observed: undefined,
+      lastError: null,
+    });
+    await this.services.addEvent(
+      row.id,
+      'Normal',
+      'Deleted',
+      `LeaderWorkerSet ${row.namespace}/${row.name} and its pods deleted`,
+    );
   }
 
   /** Recomputes observed state and phase from the watch cache; records an event when the phase changes. */
@@ -103,26 +118,42 @@ export class ReconcileService {
         ip: p.status?.podIP || undefined,
         port: podHttpPort(p),
         terminating: Boolean(p.metadata.deletionTimestamp),
-        unschedulableMessage: problem?.startsWith('Unschedulable') ? problem.replace(/^Unschedulable: /, '') : undefined,
+        unschedulableMessage: problem?.startsWith('Unschedulable')
+          ? problem.replace(/^Unschedulable: /, '')
+          : undefined,
       };
     });
     const spec = row.spec as unknown as { replicas: { initial: number } };
     const { phase, reason, observed } = observe(lws, pods, spec.replicas.initial, new Date());
     // An applied generation not yet rolled out shows as updating even before the LWS condition flips.
-    const finalPhase: ServicePhase = row.appliedGeneration !== row.generation && phase === 'READY' ? 'UPDATING' : phase;
+    const finalPhase: ServicePhase =
+      row.appliedGeneration !== row.generation && phase === 'READY' ? 'UPDATING' : phase;
     const previous = row.observed as unknown as ObservedState | null;
     if (row.phase === finalPhase && row.phaseReason === reason && sameObserved(previous, observed)) return;
-    await this.services.update(row.id, { phase: finalPhase, phaseReason: reason, observed: observed as unknown as object });
+    await this.services.update(row.id, {
+      phase: finalPhase,
+      phaseReason: reason,
+      observed: observed as unknown as object,
+    });
     if (row.phase !== finalPhase) {
-      await this.services.addEvent(row.id, finalPhase === 'FAILED' || finalPhase === 'DEGRADED' ? 'Warning' : 'Normal', finalPhase, reason, {
-        groups: observed.groups,
-      });
+      await this.services.addEvent(
+        row.id,
+        finalPhase === 'FAILED' || finalPhase === 'DEGRADED' ? 'Warning' : 'Normal',
+        finalPhase,
+        reason,
+        {
+          groups: observed.groups,
+        },
+      );
     }
   }
 
   async resync(): Promise<number> {
     const live = await this.services.listLive();
-    for (const s of live) await this.serviceService.enqueueReconcile(s.id).catch((err: AppException) => this.logger.warn(err.message));
+    for (const s of live)
+      await this.serviceService
+        .enqueueReconcile(s.id)
+        .catch((err: AppException) => this.logger.warn(err.message));
     return live.length;
   }
 }

@@ -2,7 +2,10 @@ import type { LeaderWorkerSet } from '@troupe/lws';
 import { describe, expect, it } from 'vitest';
 import { observe, PodFacts } from './service-phase';
 
-const lws = (replicas: number, status: Partial<NonNullable<LeaderWorkerSet['status']>> = {}): LeaderWorkerSet =>
+const lws = (
+  replicas: number,
+  status: Partial<NonNullable<LeaderWorkerSet['status']>> = {},
+): LeaderWorkerSet =>
   ({
     apiVersion: 'leaderworkerset.x-k8s.io/v1',
     kind: 'LeaderWorkerSet',
@@ -31,14 +34,32 @@ describe('observe', () => {
     ['all ready', lws(2, { readyReplicas: 2 }), [leader(0), leader(1)], 'READY'],
     [
       'rolling update',
-      lws(2, { readyReplicas: 1, updatedReplicas: 1, conditions: [{ type: 'UpdateInProgress', status: 'True', reason: 'GroupsUpdating', message: '', lastTransitionTime: '' }] }),
+      lws(2, {
+        readyReplicas: 1,
+        updatedReplicas: 1,
+        conditions: [
+          {
+            type: 'UpdateInProgress',
+            status: 'True',
+            reason: 'GroupsUpdating',
+            message: '',
+            lastTransitionTime: '',
+          },
+        ],
+      }),
       [leader(0)],
       'UPDATING',
     ],
     [
       'unschedulable',
       lws(2),
-      [leader(0, false, { phase: 'Pending', ip: undefined, unschedulableMessage: '0/4 nodes are available: 4 Insufficient nvidia.com/gpu.' })],
+      [
+        leader(0, false, {
+          phase: 'Pending',
+          ip: undefined,
+          unschedulableMessage: '0/4 nodes are available: 4 Insufficient nvidia.com/gpu.',
+        }),
+      ],
       'FAILED',
     ],
   ] as const)('%s -> %s', (_, l, pods, phase) => {
@@ -46,17 +67,27 @@ describe('observe', () => {
   });
 
   it('lists only ready, running, non-terminating leaders as endpoints', () => {
-    const { observed } = observe(lws(3, { readyReplicas: 1 }), [
-      leader(2),
-      leader(0, true, { terminating: true }),
-      leader(1, false),
-      { ...leader(0), name: 's-0-1', workerIndex: 1 },
-    ], 3, now);
+    const { observed } = observe(
+      lws(3, { readyReplicas: 1 }),
+      [
+        leader(2),
+        leader(0, true, { terminating: true }),
+        leader(1, false),
+        { ...leader(0), name: 's-0-1', workerIndex: 1 },
+      ],
+      3,
+      now,
+    );
     expect(observed.leaderEndpoints).toEqual([{ group: 2, pod: 's-2', ip: '127.0.1.3', port: 8000 }]);
   });
 
   it('says why an unschedulable service failed', () => {
-    const r = observe(lws(1), [leader(0, false, { phase: 'Pending', unschedulableMessage: 'Insufficient nvidia.com/gpu' })], 1, now);
+    const r = observe(
+      lws(1),
+      [leader(0, false, { phase: 'Pending', unschedulableMessage: 'Insufficient nvidia.com/gpu' })],
+      1,
+      now,
+    );
     expect(r.reason).toBe('unschedulable: Insufficient nvidia.com/gpu');
     expect(r.observed.unschedulable).toBe('Insufficient nvidia.com/gpu');
   });

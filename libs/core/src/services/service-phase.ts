@@ -34,7 +34,12 @@ export function observe(
     .map((p) => ({ group: p.groupIndex, pod: p.name, ip: p.ip!, port: p.port ?? 8000 }));
   const pending = pods.filter((p) => p.phase === 'Pending');
   const unschedulable = pending.find((p) => p.unschedulableMessage)?.unschedulableMessage;
-  const conditions = (status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
+  const conditions = (status?.conditions ?? []).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason,
+    message: c.message,
+  }));
   const updating = conditions.some((c) => c.type === 'UpdateInProgress' && c.status === 'True');
   const observed: ObservedState = {
     groups: { desired, current, ready, updated },
@@ -50,7 +55,12 @@ export function observe(
   if (unschedulable && ready < desired) {
     return { phase: 'FAILED', reason: `unschedulable: ${unschedulable}`, observed };
   }
-  if (updating) return { phase: 'UPDATING', reason: `rolling update: ${updated} of ${desired} groups updated, ${ready} ready`, observed };
+  if (updating)
+    return {
+      phase: 'UPDATING',
+      reason: `rolling update: ${updated} of ${desired} groups updated, ${ready} ready`,
+      observed,
+    };
   if (ready >= desired) return { phase: 'READY', reason: `all ${desired} groups ready`, observed };
   if (ready === 0) return { phase: 'DEPLOYING', reason: `0 of ${desired} groups ready`, observed };
   return { phase: 'DEGRADED', reason: `${ready} of ${desired} groups ready`, observed };

@@ -56,7 +56,12 @@ export class ServiceWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     const row = await this.services.findLiveInNamespace(namespace, name);
     if (!row) return;
     if (lwsDeleted && !row.deletedAt) {
-      await this.services.addEvent(row.id, 'Warning', 'LeaderWorkerSetMissing', 'the LeaderWorkerSet was deleted outside Troupe; re-applying it');
+      await this.services.addEvent(
+        row.id,
+        'Warning',
+        'LeaderWorkerSetMissing',
+        'the LeaderWorkerSet was deleted outside Troupe; re-applying it',
+      );
       await this.reconciler.reconcile(row.id).catch(() => undefined);
     }
     await this.reconciler.refreshStatus(row.id);

@@ -3,7 +3,9 @@ import { newId } from '@troupe/common';
 import { Prisma, PrismaService } from '@troupe/db';
 import { TenantScope } from '../auth/principal';
 
-const withVersion = { include: { modelVersion: { include: { model: true, files: true } }, project: true } } as const;
+const withVersion = {
+  include: { modelVersion: { include: { model: true, files: true } }, project: true },
+} as const;
 export type ServiceRow = Prisma.InferenceServiceGetPayload<typeof withVersion>;
 
 /** The only code that touches inference_services and service_events. */
@@ -33,7 +35,10 @@ export class ServiceRepository {
   }
 
   findByName(projectId: string, name: string): Promise<ServiceRow | null> {
-    return this.prisma.inferenceService.findUnique({ where: { projectId_name: { projectId, name } }, ...withVersion });
+    return this.prisma.inferenceService.findUnique({
+      where: { projectId_name: { projectId, name } },
+      ...withVersion,
+    });
   }
 
   /** For background jobs, after the tenant check of the request that enqueued them. */
@@ -43,7 +48,10 @@ export class ServiceRepository {
 
   /** The live service whose LWS is `namespace/name` (LWS names are unique per namespace). */
   findLiveInNamespace(namespace: string, name: string): Promise<ServiceRow | null> {
-    return this.prisma.inferenceService.findFirst({ where: { namespace, name, phase: { not: 'DELETED' } }, ...withVersion });
+    return this.prisma.inferenceService.findFirst({
+      where: { namespace, name, phase: { not: 'DELETED' } },
+      ...withVersion,
+    });
   }
 
   /** Services the watcher and the resync follow: not yet deleted. */
@@ -61,14 +69,28 @@ export class ServiceRepository {
 
   /** Services (not DELETED) that serve one of these model versions. */
   countUsing(modelVersionIds: string[]): Promise<number> {
-    return this.prisma.inferenceService.count({ where: { modelVersionId: { in: modelVersionIds }, phase: { not: 'DELETED' } } });
+    return this.prisma.inferenceService.count({
+      where: { modelVersionId: { in: modelVersionIds }, phase: { not: 'DELETED' } },
+    });
   }
 
-  async addEvent(serviceId: string, type: 'Normal' | 'Warning', reason: string, message: string, data?: object): Promise<void> {
-    await this.prisma.serviceEvent.create({ data: { id: newId(), serviceId, type, reason, message, data: data ?? undefined } });
+  async addEvent(
+    serviceId: string,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    data?: object,
+  ): Promise<void> {
+    await this.prisma.serviceEvent.create({
+      data: { id: newId(), serviceId, type, reason, message, data: data ?? undefined },
+    });
   }
 
   events(serviceId: string, limit: number) {
-    return this.prisma.serviceEvent.findMany({ where: { serviceId }, orderBy: { createdAt: 'desc' }, take: limit });
+    return this.prisma.serviceEvent.findMany({
+      where: { serviceId },
+      orderBy: { createdAt: 'desc' },
+      take: limit,
+    });
   }
 }

@@ -33,19 +33,30 @@ export interface CreateServiceInput {
   gpusPerNode?: number;
   gpu?: { resource?: string; type?: string; nodeSelector?: Record<string, string> };
   replicas?: { initial?: number; min?: number; max?: number };
-  engine: ServiceSpec['engine'] | (Omit<ServiceSpec['engine'], 'extraArgs' | 'env'> & { extraArgs?: string[]; env?: Record<string, string> });
+  engine:
+    | ServiceSpec['engine']
+    | (Omit<ServiceSpec['engine'], 'extraArgs' | 'env'> & {
+        extraArgs?: string[];
+        env?: Record<string, string>;
+      });
   placement?: Partial<ServiceSpec['placement']>;
   rollout?: Partial<ServiceSpec['rollout']>;
 }
 
-export type PatchServiceInput = Partial<Pick<CreateServiceInput, 'version' | 'engine' | 'replicas' | 'rollout'>>;
+export type PatchServiceInput = Partial<
+  Pick<CreateServiceInput, 'version' | 'engine' | 'replicas' | 'rollout'>
+>;
 
 export const S3_CREDENTIALS_SECRET = 'troupe-s3-credentials';
 export const RECONCILER = 'troupe-reconciler';
 const DEFAULT_GPUS_PER_NODE = 8;
 
 const unprocessable = (issues: FieldIssue[]) =>
-  new AppException(ErrorCode.Unprocessable, `Invalid service: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { issues });
+  new AppException(
+    ErrorCode.Unprocessable,
+    `Invalid service: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+    { issues },
+  );
 
 @Injectable()
 export class ServiceService {
@@ -57,13 +68,26 @@ export class ServiceService {
   ) {}
 
   /** Validates and renders; `dryRun` stores nothing. Otherwise 202: stored, and a reconcile job queued. */
-  async create(principal: Principal, input: CreateServiceInput, dryRun: boolean): Promise<{ service?: ServiceView; spec: ServiceSpec; manifest: LeaderWorkerSet }> {
+  async create(
+    principal: Principal,
+    input: CreateServiceInput,
+    dryRun: boolean,
+  ): Promise<{ service?: ServiceView; spec: ServiceSpec; manifest: LeaderWorkerSet }> {
     const projectId = projectFor(principal, input.projectId);
-    if (!projectId) throw AppException.validation([{ field: 'projectId', message: 'admin keys must name the project' }]);
+    if (!projectId)
+      throw AppException.validation([{ field: 'projectId', message: 'admin keys must name the project' }]);
     const version = await this.models.findVersion(projectId, input.model, input.version);
-    if (!version) throw unprocessable([{ field: 'version', message: `model "${input.model}" has no version "${input.version}"` }]);
+    if (!version)
+      throw unprocessable([
+        { field: 'version', message: `model "${input.model}" has no version "${input.version}"` },
+      ]);
     if (version.state !== 'READY') {
-      throw unprocessable([{ field: 'version', message: `version "${input.version}" is ${version.state}; only READY versions can be served` }]);
+      throw unprocessable([
+        {
+          field: 'version',
+          message: `version "${input.version}" is ${version.state}; only READY versions can be served`,
+        },
+      ]);
     }
     const spec = this.buildSpec(input, version.metadata as Record<string, unknown> | null);
     const namespace = input.namespace ?? this.config.kube?.namespace ?? 'default';
@@ -76,18 +100,36 @@ export class ServiceService {
     const clash = await this.services.findLiveInNamespace(namespace, input.name);
     if (clash && clash.projectId !== projectId) {
       // The LWS name is the service name: one per namespace, whoever owns it.
-      throw new AppException(ErrorCode.Conflict, `The name "${input.name}" is taken in namespace "${namespace}"; choose another name`);
+      throw new AppException(
+        ErrorCode.Conflict,
+        `The name "${input.name}" is taken in namespace "${namespace}"; choose another name`,
+      );
     }
     let row: ServiceRow;
     try {
-      row = await this.services.create({ projectId, name: input.name, servedModelName, namespace, modelVersionId: version.id, spec: spec as unknown as object });
+      row = await this.services.create({
+        projectId,
+        name: input.name,
+        servedModelName,
+        namespace,
+        modelVersionId: version.id,
+        spec: spec as unknown as object,
+      });
     } catch (err) {
       if (isPrismaError(err, PrismaErrorCode.UniqueConstraintFailed)) {
-        throw new AppException(ErrorCode.Conflict, `A service named "${input.name}" or serving "${servedModelName}" already exists in this project`);
+        throw new AppException(
+          ErrorCode.Conflict,
+          `A service named "${input.name}" or serving "${servedModelName}" already exists in this project`,
+        );
       }
       throw err;
     }
-    await this.services.addEvent(row.id, 'Normal', 'Created', `service created: ${spec.replicas.initial} group(s) of ${manifest.spec.leaderWorkerTemplate.size} pod(s), TP ${spec.parallelism.tensor} x PP ${spec.parallelism.pipeline}${spec.layoutExplanation ? ` (${spec.layoutExplanation})` : ''}`);
+    await this.services.addEvent(
+      row.id,
+      'Normal',
+      'Created',
+      `service created: ${spec.replicas.initial} group(s) of ${manifest.spec.leaderWorkerTemplate.size} pod(s), TP ${spec.parallelism.tensor} x PP ${spec.parallelism.pipeline}${spec.layoutExplanation ? ` (${spec.layoutExplanation})` : ''}`,
+    );
     await this.enqueueReconcile(row.id);
     return { service: this.map(row), spec, manifest };
   }
@@ -100,7 +142,11 @@ export class ServiceService {
     return this.map(await this.require(principal, name, projectId));
   }
 
-  async manifest(principal: Principal, name: string, projectId?: string): Promise<{ json: LeaderWorkerSet; yaml: string }> {
+  async manifest(
+    principal: Principal,
+    name: string,
+    projectId?: string,
+  ): Promise<{ json: LeaderWorkerSet; yaml: string }> {
     const row = await this.require(principal, name, projectId);
     const json = this.renderRow(row);
     return { json, yaml: toYaml(json) };
@@ -118,32 +164,68 @@ export class ServiceService {
   }
 
   /** New model version, engine settings, replica bounds or rollout: a template change rolls group by group. */
-  async patch(principal: Principal, name: string, input: PatchServiceInput, projectId?: string): Promise<ServiceView> {
+  async patch(
+    principal: Principal,
+    name: string,
+    input: PatchServiceInput,
+    projectId?: string,
+  ): Promise<ServiceView> {
     const row = await this.require(principal, name, projectId);
     if (row.deletedAt) throw new AppException(ErrorCode.Conflict, `Service "${name}" is being deleted`);
     const current = row.spec as unknown as ServiceSpec;
     let version = row.modelVersion;
     if (input.version && input.version !== version.version) {
       const next = await this.models.findVersion(row.projectId, version.model.name, input.version);
-      if (!next) throw unprocessable([{ field: 'version', message: `model "${version.model.name}" has no version "${input.version}"` }]);
-      if (next.state !== 'READY') throw unprocessable([{ field: 'version', message: `version "${input.version}" is ${next.state}; only READY versions can be served` }]);
+      if (!next)
+        throw unprocessable([
+          { field: 'version', message: `model "${version.model.name}" has no version "${input.version}"` },
+        ]);
+      if (next.state !== 'READY')
+        throw unprocessable([
+          {
+            field: 'version',
+            message: `version "${input.version}" is ${next.state}; only READY versions can be served`,
+          },
+        ]);
       version = next as typeof version;
     }
     const spec: ServiceSpec = {
       ...current,
-      engine: input.engine ? { ...current.engine, ...input.engine, extraArgs: input.engine.extraArgs ?? current.engine.extraArgs, env: input.engine.env ?? current.engine.env } : current.engine,
+      engine: input.engine
+        ? {
+            ...current.engine,
+            ...input.engine,
+            extraArgs: input.engine.extraArgs ?? current.engine.extraArgs,
+            env: input.engine.env ?? current.engine.env,
+          }
+        : current.engine,
       replicas: { ...current.replicas, ...(input.replicas ?? {}) },
       rollout: { ...current.rollout, ...(input.rollout ?? {}) },
     };
-    const issues = [...validateExtraArgs(spec.engine.extraArgs, { field: 'engine.extraArgs' }), ...replicaIssues(spec.replicas)];
+    const issues = [
+      ...validateExtraArgs(spec.engine.extraArgs, { field: 'engine.extraArgs' }),
+      ...replicaIssues(spec.replicas),
+    ];
     if (issues.length) throw unprocessable(issues);
-    this.render({ name: row.name, namespace: row.namespace, projectId: row.projectId, servedModelName: row.servedModelName, spec, version });
+    this.render({
+      name: row.name,
+      namespace: row.namespace,
+      projectId: row.projectId,
+      servedModelName: row.servedModelName,
+      spec,
+      version,
+    });
     const updated = await this.services.update(row.id, {
       spec: spec as unknown as object,
       modelVersion: { connect: { id: version.id } },
       generation: { increment: 1 },
     });
-    await this.services.addEvent(row.id, 'Normal', 'Updated', `spec changed (generation ${updated.generation})${input.version ? `: model version ${input.version}` : ''}`);
+    await this.services.addEvent(
+      row.id,
+      'Normal',
+      'Updated',
+      `spec changed (generation ${updated.generation})${input.version ? `: model version ${input.version}` : ''}`,
+    );
     await this.enqueueReconcile(row.id);
     return this.map(updated);
   }
@@ -152,21 +234,44 @@ export class ServiceService {
   async delete(principal: Principal, name: string, projectId?: string): Promise<ServiceView> {
     const row = await this.require(principal, name, projectId);
     if (row.phase === 'DELETED') return this.map(row);
-    const updated = await this.services.update(row.id, { deletedAt: row.deletedAt ?? new Date(), phase: 'DELETING', phaseReason: 'deletion requested' });
+    const updated = await this.services.update(row.id, {
+      deletedAt: row.deletedAt ?? new Date(),
+      phase: 'DELETING',
+      phaseReason: 'deletion requested',
+    });
     await this.services.addEvent(row.id, 'Normal', 'Deleting', 'deletion requested');
     await this.enqueueReconcile(row.id);
     return this.map(updated);
   }
 
   async enqueueReconcile(serviceId: string): Promise<void> {
-    await this.queues.enqueue(QueueName.Deploy, 'reconcile', { serviceId }, { jobId: serviceId, removeOnComplete: true, removeOnFail: true, attempts: 10 });
+    await this.queues.enqueue(
+      QueueName.Deploy,
+      'reconcile',
+      { serviceId },
+      { jobId: serviceId, removeOnComplete: true, removeOnFail: true, attempts: 10 },
+    );
   }
 
   renderRow(row: ServiceRow): LeaderWorkerSet {
-    return this.render({ name: row.name, namespace: row.namespace, projectId: row.projectId, servedModelName: row.servedModelName, spec: row.spec as unknown as ServiceSpec, version: row.modelVersion });
+    return this.render({
+      name: row.name,
+      namespace: row.namespace,
+      projectId: row.projectId,
+      servedModelName: row.servedModelName,
+      spec: row.spec as unknown as ServiceSpec,
+      version: row.modelVersion,
+    });
   }
 
-  private render(args: { name: string; namespace: string; projectId: string; servedModelName: string; spec: ServiceSpec; version: ServiceRow['modelVersion'] }): LeaderWorkerSet {
+  private render(args: {
+    name: string;
+    namespace: string;
+    projectId: string;
+    servedModelName: string;
+    spec: ServiceSpec;
+    version: ServiceRow['modelVersion'];
+  }): LeaderWorkerSet {
     const { spec, version } = args;
     const meta = (version.metadata ?? {}) as Record<string, unknown>;
     const s3 = this.config.s3;
@@ -216,15 +321,34 @@ export class ServiceService {
     let layoutExplanation: string | undefined;
     if (parallelism) {
       const sized = sizeGroup({ ...parallelism, gpusPerNode, numAttentionHeads: heads, numLayers: layers });
-      if (Array.isArray(sized)) issues.push(...sized.map((i) => ({ ...i, field: i.field.startsWith('parallelism') || i.field === 'gpusPerNode' ? i.field : `parallelism.${i.field}` })));
+      if (Array.isArray(sized))
+        issues.push(
+          ...sized.map((i) => ({
+            ...i,
+            field:
+              i.field.startsWith('parallelism') || i.field === 'gpusPerNode'
+                ? i.field
+                : `parallelism.${i.field}`,
+          })),
+        );
     } else {
       const type = input.gpu?.type ?? 'H100-80GB';
       const gpu = gpuFacts(type, gpusPerNode);
       if (!DEFAULT_GPU_TYPES[type] || Array.isArray(gpu)) {
-        issues.push({ field: 'gpu.type', message: `unknown GPU type "${type}"; known: ${Object.keys(DEFAULT_GPU_TYPES).join(', ')}` });
+        issues.push({
+          field: 'gpu.type',
+          message: `unknown GPU type "${type}"; known: ${Object.keys(DEFAULT_GPU_TYPES).join(', ')}`,
+        });
       } else {
         const proposal = proposeLayout(
-          { weightBytes: typeof metadata?.weightBytes === 'number' ? metadata.weightBytes : undefined, dtype: String(metadata?.dtype ?? 'bfloat16'), parameterCount: typeof metadata?.parameterCount === 'number' ? metadata.parameterCount : undefined, numAttentionHeads: heads, numLayers: layers },
+          {
+            weightBytes: typeof metadata?.weightBytes === 'number' ? metadata.weightBytes : undefined,
+            dtype: String(metadata?.dtype ?? 'bfloat16'),
+            parameterCount:
+              typeof metadata?.parameterCount === 'number' ? metadata.parameterCount : undefined,
+            numAttentionHeads: heads,
+            numLayers: layers,
+          },
           gpu,
         );
         if (Array.isArray(proposal)) issues.push(...proposal.map((i) => ({ ...i, field: 'parallelism' })));
@@ -236,17 +360,27 @@ export class ServiceService {
     }
     const extraArgs = input.engine.extraArgs ?? [];
     issues.push(...validateExtraArgs(extraArgs, { field: 'engine.extraArgs' }));
-    const replicas = { initial: input.replicas?.initial ?? input.replicas?.min ?? 1, min: input.replicas?.min ?? 1, max: input.replicas?.max ?? Math.max(input.replicas?.initial ?? 1, input.replicas?.min ?? 1) };
+    const replicas = {
+      initial: input.replicas?.initial ?? input.replicas?.min ?? 1,
+      min: input.replicas?.min ?? 1,
+      max: input.replicas?.max ?? Math.max(input.replicas?.initial ?? 1, input.replicas?.min ?? 1),
+    };
     issues.push(...replicaIssues(replicas));
     if (issues.length > 0 || !parallelism) throw unprocessable(issues);
     return {
       parallelism,
       gpusPerNode,
-      gpu: { resource: input.gpu?.resource ?? DEFAULT_GPU_RESOURCE, ...(input.gpu?.type ? { type: input.gpu.type } : {}), ...(input.gpu?.nodeSelector ? { nodeSelector: input.gpu.nodeSelector } : {}) },
+      gpu: {
+        resource: input.gpu?.resource ?? DEFAULT_GPU_RESOURCE,
+        ...(input.gpu?.type ? { type: input.gpu.type } : {}),
+        ...(input.gpu?.nodeSelector ? { nodeSelector: input.gpu.nodeSelector } : {}),
+      },
       replicas,
       engine: { ...input.engine, extraArgs, env: input.engine.env ?? {} },
       placement: {
-        ...(input.placement?.exclusiveTopology ? { exclusiveTopology: input.placement.exclusiveTopology } : {}),
+        ...(input.placement?.exclusiveTopology
+          ? { exclusiveTopology: input.placement.exclusiveTopology }
+          : {}),
         startupPolicy: input.placement?.startupPolicy ?? 'LeaderCreated',
         restartPolicy: input.placement?.restartPolicy ?? 'RecreateGroupOnPodRestart',
       },
@@ -257,7 +391,10 @@ export class ServiceService {
 
   private async require(principal: Principal, name: string, projectId?: string): Promise<ServiceRow> {
     const project = projectFor(principal, projectId);
-    if (!project) throw AppException.validation([{ field: 'projectId', message: 'admin keys must name the project (?projectId=)' }]);
+    if (!project)
+      throw AppException.validation([
+        { field: 'projectId', message: 'admin keys must name the project (?projectId=)' },
+      ]);
     const row = await this.services.findByName(project, name);
     if (!row) throw AppException.notFound(`Service "${name}"`);
     return row;
@@ -270,7 +407,11 @@ export class ServiceService {
       name: r.name,
       servedModelName: r.servedModelName,
       namespace: r.namespace,
-      model: { name: r.modelVersion.model.name, version: r.modelVersion.version, versionId: r.modelVersionId },
+      model: {
+        name: r.modelVersion.model.name,
+        version: r.modelVersion.version,
+        versionId: r.modelVersionId,
+      },
       spec: r.spec as unknown as ServiceSpec,
       generation: r.generation,
       status: {
@@ -292,6 +433,10 @@ function replicaIssues(r: { initial: number; min: number; max: number }): FieldI
   if (r.min < 0) issues.push({ field: 'replicas.min', message: 'must be >= 0' });
   if (r.max < 1) issues.push({ field: 'replicas.max', message: 'must be >= 1' });
   if (r.min > r.max) issues.push({ field: 'replicas.min', message: `must be <= replicas.max (${r.max})` });
-  if (r.initial < r.min || r.initial > r.max) issues.push({ field: 'replicas.initial', message: `must be between replicas.min (${r.min}) and replicas.max (${r.max})` });
+  if (r.initial < r.min || r.initial > r.max)
+    issues.push({
+      field: 'replicas.initial',
+      message: `must be between replicas.min (${r.min}) and replicas.max (${r.max})`,
+    });
   return issues;
 }

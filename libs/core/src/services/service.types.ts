@@ -25,7 +25,8 @@ export interface ServiceSpec {
   layoutExplanation?: string;
 }
 
-export type ServicePhase = 'PENDING' | 'DEPLOYING' | 'READY' | 'DEGRADED' | 'UPDATING' | 'FAILED' | 'DELETING' | 'DELETED';
+export type ServicePhase =
+  'PENDING' | 'DEPLOYING' | 'READY' | 'DEGRADED' | 'UPDATING' | 'FAILED' | 'DELETING' | 'DELETED';
 
 export interface LeaderEndpoint {
   group: number;

@@ -9,7 +9,10 @@ const CreateApiKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   role: z.enum(['admin', 'member', 'inference']),
   projectId: z.uuid({ message: 'must be a project id (uuid)' }).optional(),
-  expiresAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).transform((s) => new Date(s)).optional(),
+  expiresAt: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
+    .transform((s) => new Date(s))
+    .optional(),
 });
 
 @ApiTags('api-keys')

@@ -11,10 +11,14 @@ import { ApiZodBody, ApiZodQuery, PageParams, PageQuery, ZodPipe } from '../../h
 const ModelName = z
   .string()
   .max(DNS_LABEL_MAX, { message: `must be at most ${DNS_LABEL_MAX} characters` })
-  .regex(DNS_LABEL_RE, { message: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit' });
+  .regex(DNS_LABEL_RE, {
+    message: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+  });
 const VersionName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { message: 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit' });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+    message: 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  });
 
 const CreateModelBody = z.strictObject({
   name: ModelName,
@@ -46,7 +50,10 @@ export class ModelsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a model (admins name the project with projectId)' })
   @ApiZodBody(CreateModelBody)
-  create(@CurrentPrincipal() p: Principal, @Body(new ZodPipe(CreateModelBody)) body: z.output<typeof CreateModelBody>) {
+  create(
+    @CurrentPrincipal() p: Principal,
+    @Body(new ZodPipe(CreateModelBody)) body: z.output<typeof CreateModelBody>,
+  ) {
     return this.models.create(p, body);
   }
 
@@ -60,14 +67,22 @@ export class ModelsController {
 
   @Get(':model')
   @ApiOperation({ summary: 'A model and its versions' })
-  get(@CurrentPrincipal() p: Principal, @Param('model') model: string, @Query(new ZodPipe(ProjectQuery)) q: ProjectParams) {
+  get(
+    @CurrentPrincipal() p: Principal,
+    @Param('model') model: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+  ) {
     return this.models.get(this.models.ref(p, model, q.projectId));
   }
 
   @Delete(':model')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a model, its versions and their stored weights' })
-  async remove(@CurrentPrincipal() p: Principal, @Param('model') model: string, @Query(new ZodPipe(ProjectQuery)) q: ProjectParams) {
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @Param('model') model: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+  ) {
     await this.models.delete(this.models.ref(p, model, q.projectId));
   }
 
@@ -86,7 +101,11 @@ export class ModelsController {
 
   @Get(':model/versions')
   @ApiOperation({ summary: 'Versions of a model' })
-  async listVersions(@CurrentPrincipal() p: Principal, @Param('model') model: string, @Query(new ZodPipe(ProjectQuery)) q: ProjectParams) {
+  async listVersions(
+    @CurrentPrincipal() p: Principal,
+    @Param('model') model: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+  ) {
     return { data: (await this.models.get(this.models.ref(p, model, q.projectId))).versions };
   }
 
@@ -127,7 +146,10 @@ export class ModelsController {
   ) {
     const { body, contentLength, sha256 } = rawBody(req);
     const path = (req.params as Record<string, string>)['*'] ?? '';
-    return this.uploads.putFile(this.models.ref(p, model, q.projectId), version, path, body, { contentLength, sha256 });
+    return this.uploads.putFile(this.models.ref(p, model, q.projectId), version, path, body, {
+      contentLength,
+      sha256,
+    });
   }
 
   @Post(':model/versions/:version/uploads')
@@ -146,7 +168,9 @@ export class ModelsController {
 
   @Post(':model/versions/:version/finalize')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Verify the version (config.json, safetensors headers, shards) in the background' })
+  @ApiOperation({
+    summary: 'Verify the version (config.json, safetensors headers, shards) in the background',
+  })
   finalize(
     @CurrentPrincipal() p: Principal,
     @Param('model') model: string,

@@ -22,8 +22,17 @@ export class UploadsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Upload part n (1-based) as a raw body; parallel, any order, retryable' })
   @ApiConsumes('application/octet-stream')
-  @ApiHeader({ name: 'x-content-sha256', required: false, description: 'sha256 (hex) of this part; verified' })
-  putPart(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('n') n: string, @Req() req: FastifyRequest) {
+  @ApiHeader({
+    name: 'x-content-sha256',
+    required: false,
+    description: 'sha256 (hex) of this part; verified',
+  })
+  putPart(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Param('n') n: string,
+    @Req() req: FastifyRequest,
+  ) {
     const { body, contentLength, sha256 } = rawBody(req);
     return this.uploads.uploadPart(p, id, /^\d+$/.test(n) ? Number(n) : NaN, body, { contentLength, sha256 });
   }

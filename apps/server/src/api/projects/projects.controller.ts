@@ -10,7 +10,9 @@ const CreateProjectBody = z.strictObject({
   name: z
     .string()
     .max(DNS_LABEL_MAX, { message: `must be at most ${DNS_LABEL_MAX} characters` })
-    .regex(DNS_LABEL_RE, { message: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit' }),
+    .regex(DNS_LABEL_RE, {
+      message: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+    }),
   displayName: z.string().trim().min(1).max(200).optional(),
 });
 
@@ -25,7 +27,9 @@ export class ProjectsController {
   @Roles('admin')
   @ApiOperation({ summary: 'Create a project (admin)' })
   @ApiZodBody(CreateProjectBody)
-  create(@Body(new ZodPipe(CreateProjectBody)) body: z.output<typeof CreateProjectBody>): Promise<ProjectView> {
+  create(
+    @Body(new ZodPipe(CreateProjectBody)) body: z.output<typeof CreateProjectBody>,
+  ): Promise<ProjectView> {
     return this.projects.create(body);
   }
 

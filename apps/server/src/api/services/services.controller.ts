@@ -22,19 +22,41 @@ const Replicas = z.strictObject({
   min: z.number().int().min(0).optional(),
   max: z.number().int().min(1).optional(),
 });
-const Rollout = z.strictObject({ maxUnavailable: intOrPercent.optional(), maxSurge: intOrPercent.optional() });
+const Rollout = z.strictObject({
+  maxUnavailable: intOrPercent.optional(),
+  maxSurge: intOrPercent.optional(),
+});
 const CreateServiceBody = z.strictObject({
-  name: z.string().max(47, { message: 'must be at most 47 characters (pod names derive from it)' }).regex(DNS_1035_RE, {
-    message: 'must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter',
-  }),
+  name: z
+    .string()
+    .max(47, { message: 'must be at most 47 characters (pod names derive from it)' })
+    .regex(DNS_1035_RE, {
+      message: 'must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter',
+    }),
   projectId: z.uuid().optional(),
   model: z.string().min(1),
   version: z.string().min(1),
   servedModelName: z.string().min(1).max(200).optional(),
-  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63).optional(),
-  parallelism: z.strictObject({ tensor: z.number().int().positive(), pipeline: z.number().int().positive(), allowTensorAcrossNodes: z.boolean().optional() }).optional(),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+    .max(63)
+    .optional(),
+  parallelism: z
+    .strictObject({
+      tensor: z.number().int().positive(),
+      pipeline: z.number().int().positive(),
+      allowTensorAcrossNodes: z.boolean().optional(),
+    })
+    .optional(),
   gpusPerNode: z.number().int().positive().max(64).optional(),
-  gpu: z.strictObject({ resource: z.string().optional(), type: z.string().optional(), nodeSelector: z.record(z.string(), z.string()).optional() }).optional(),
+  gpu: z
+    .strictObject({
+      resource: z.string().optional(),
+      type: z.string().optional(),
+      nodeSelector: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
   replicas: Replicas.optional(),
   engine: Engine,
   placement: z
@@ -54,7 +76,10 @@ const PatchServiceBody = z.strictObject({
 });
 const CreateQuery = z.object({ dryRun: z.enum(['true', 'false']).optional() });
 type CreateParams = z.output<typeof CreateQuery>;
-const ProjectQuery = z.object({ projectId: z.uuid().optional(), format: z.enum(['json', 'yaml']).optional() });
+const ProjectQuery = z.object({
+  projectId: z.uuid().optional(),
+  format: z.enum(['json', 'yaml']).optional(),
+});
 type ProjectParams = z.output<typeof ProjectQuery>;
 
 @ApiTags('services')
@@ -87,8 +112,14 @@ export class ServicesController {
   }
 
   @Get(':name')
-  @ApiOperation({ summary: 'A service: spec, phase, groups desired/ready/updated, leader endpoints, last error' })
-  get(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Query(new ZodPipe(ProjectQuery)) q: ProjectParams) {
+  @ApiOperation({
+    summary: 'A service: spec, phase, groups desired/ready/updated, leader endpoints, last error',
+  })
+  get(
+    @CurrentPrincipal() p: Principal,
+    @Param('name') name: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+  ) {
     return this.services.get(p, name, q.projectId);
   }
 
@@ -107,8 +138,14 @@ export class ServicesController {
 
   @Delete(':name')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Delete the service: its LeaderWorkerSet and pods are removed, status becomes DELETED' })
-  delete(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Query(new ZodPipe(ProjectQuery)) q: ProjectParams) {
+  @ApiOperation({
+    summary: 'Delete the service: its LeaderWorkerSet and pods are removed, status becomes DELETED',
+  })
+  delete(
+    @CurrentPrincipal() p: Principal,
+    @Param('name') name: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+  ) {
     return this.services.delete(p, name, q.projectId);
   }
 
@@ -130,7 +167,11 @@ export class ServicesController {
 
   @Get(':name/events')
   @ApiOperation({ summary: 'Deploy history: what Troupe did and what the cluster reported' })
-  async events(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Query(new ZodPipe(ProjectQuery)) q: ProjectParams) {
+  async events(
+    @CurrentPrincipal() p: Principal,
+    @Param('name') name: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+  ) {
     return { data: await this.services.events(p, name, q.projectId) };
   }
 }
