@@ -14,11 +14,9 @@ const ModelName = z
   .regex(DNS_LABEL_RE, {
     message: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
   });
-const VersionName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-    message: 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
-  });
+const VersionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+  message: 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+});
 
 const CreateModelBody = z.strictObject({
   name: ModelName,
