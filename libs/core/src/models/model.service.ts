@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ErrorCode } from '@troupe/common';
-import { mapPrismaError } from '@troupe/db';
+import { isPrismaError, mapPrismaError, PrismaErrorCode } from '@troupe/db';
 import { QueueName, QueueProducer } from '@troupe/queue';
 import { ObjectStorage, versionPrefix } from '@troupe/storage';
 import { Principal, projectFor, scopeOf } from '../auth/principal';
@@ -42,7 +42,8 @@ export class ModelService {
       return this.map(await this.models.createModel(ref.projectId, ref.name, input.description ?? null));
     } catch (err) {
       // A foreign-key failure means the named project does not exist (admins name projects by id).
-      if ((err as { code?: string }).code === 'P2003') throw ModelException.notFound('Project');
+      if (isPrismaError(err, PrismaErrorCode.ForeignKeyConstraintFailed))
+        throw ModelException.notFound('Project');
       mapPrismaError(err, { uniqueViolation: () => ModelException.modelExists(input.name) });
     }
   }

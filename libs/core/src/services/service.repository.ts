@@ -67,13 +67,6 @@ export class ServiceRepository {
     await this.prisma.inferenceService.deleteMany({ where: { id } });
   }
 
-  /** Services (not DELETED) that serve one of these model versions. */
-  countUsing(modelVersionIds: string[]): Promise<number> {
-    return this.prisma.inferenceService.count({
-      where: { modelVersionId: { in: modelVersionIds }, phase: { not: 'DELETED' } },
-    });
-  }
-
   async addEvent(
     serviceId: string,
     type: 'Normal' | 'Warning',

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppException, ErrorCode, FieldIssue } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
-import { isPrismaError, PrismaErrorCode } from '@troupe/db';
+import { mapPrismaError } from '@troupe/db';
 import {
   DEFAULT_GPU_RESOURCE,
   DEFAULT_GPU_TYPES,
@@ -116,13 +116,13 @@ export class ServiceService {
         spec: spec as unknown as object,
       });
     } catch (err) {
-      if (isPrismaError(err, PrismaErrorCode.UniqueConstraintFailed)) {
-        throw new AppException(
-          ErrorCode.Conflict,
-          `A service named "${input.name}" or serving "${servedModelName}" already exists in this project`,
-        );
-      }
-      throw err;
+      mapPrismaError(err, {
+        uniqueViolation: () =>
+          new AppException(
+            ErrorCode.Conflict,
+            `A service named "${input.name}" or serving "${servedModelName}" already exists in this project`,
+          ),
+      });
     }
     await this.services.addEvent(
       row.id,
