@@ -160,11 +160,24 @@ describe('inference services on the cluster simulator', () => {
   it('a new model version rolls out group by group: UPDATING, never fewer ready groups than maxUnavailable allows', async () => {
     const patched = await t.call('PATCH', '/api/v1/services/llm', { key: member, body: { version: 'v2' } });
     expect(patched.status).toBe(202);
-    const phases = new Set<string>();
     let minReady = Infinity;
     const done = await until('READY on v2', async () => {
       const s = await get('llm');
-      phases.add(s.status.phase);
+      const live = (await lwsApi
+        .getNamespacedCustomObject({
+          group: 'leaderworkerset.x-k8s.io',
+          version: 'v1',
+          namespace: NS,
+          plural: 'leaderworkersets',
+          name: 'llm',
+        })
+        .catch(() => undefined)) as
+        | {
+            metadata: { labels: Record<string, string> };
+            status?: { updatedReplicas?: number; readyReplicas?: number };
+          }
+        | undefined;
+      if (live?.metadata.labels['troupe.io/model-version'] !== s.model.versionId) return false;
       if (s.status.appliedGeneration === s.generation && s.status.observed)
         minReady = Math.min(minReady, s.status.observed.groups.ready);
       return (
@@ -175,7 +188,8 @@ describe('inference services on the cluster simulator', () => {
         s
       );
     });
-    expect(phases).toContain('UPDATING');
+    const events = await t.call('GET', '/api/v1/services/llm/events', { key: member });
+    expect(events.body.data.map((e: { reason: string }) => e.reason)).toContain('UPDATING');
     // 2 groups, maxUnavailable 1: at least one group served throughout
     expect(minReady).toBeGreaterThanOrEqual(1);
     expect(done.model.version).toBe('v2');

@@ -37,11 +37,23 @@ export class ReconcileService {
       const lws = this.serviceService.renderRow(row);
       await this.kube.applyLws(lws, RECONCILER, { force: true });
       const firstApply = row.appliedGeneration !== row.generation;
+      // A new generation over a running service starts a rolling update: say so now rather than
+      // leave the previous READY showing until the controller's status catches up.
+      const rollout = firstApply && row.appliedGeneration !== null && row.phase !== 'PENDING';
       await this.services.update(row.id, {
         appliedGeneration: row.generation,
         lastError: null,
         ...(row.phase === 'PENDING' ? { phase: 'DEPLOYING', phaseReason: 'LeaderWorkerSet applied' } : {}),
+        ...(rollout ? { phase: 'UPDATING', phaseReason: `rolling out generation ${row.generation}` } : {}),
       });
+      if (rollout && row.phase !== 'UPDATING') {
+        await this.services.addEvent(
+          row.id,
+          'Normal',
+          'UPDATING',
+          `rolling out generation ${row.generation}`,
+        );
+      }
       if (firstApply) {
         await this.services.addEvent(
           row.id,
