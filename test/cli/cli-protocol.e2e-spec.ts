@@ -234,6 +234,9 @@ describe('troupe CLI against the upload API contract (in-memory server)', () => 
     const state = JSON.parse(readFileSync(path.join(tmp, 'uploads', 'demo-v1.json'), 'utf8'));
     const [entry] = Object.values(state.files) as { uploadId: string; size: number }[];
     expect(server.uploads.get(entry.uploadId)?.state).toBe('ACTIVE');
+    // Parts whose bytes all arrived before the client died are still stored by the server (as a
+    // real one would): count from when none is pending.
+    await until(() => server.partsPending === 0, 10_000, 'no part pending on the server');
     const storedBefore = server.partsStored();
 
     server.partDelayMs = 0;

@@ -159,6 +159,11 @@ export class FakeServer {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
+  /** Part requests whose bodies are still being read or delayed (they may yet be stored). */
+  get partsPending(): number {
+    return this.partsInFlight;
+  }
+
   /** Part PUT requests answered 200. */
   partsStored(): number {
     return this.log.filter((r) => r.method === 'PUT' && /\/parts\//.test(r.path) && r.status === 200).length;
