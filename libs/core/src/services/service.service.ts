@@ -15,11 +15,18 @@ import {
   validateExtraArgs,
   validateRenderInput,
 } from '@troupe/lws';
-import { QueueName, QueueProducer } from '@troupe/queue';
+import { QueueName, QueueProducer, RedisService } from '@troupe/queue';
 import { Principal, projectFor, scopeOf } from '../auth/principal';
 import { ModelRepository } from '../models/model.repository';
 import { ServiceRepository, ServiceRow } from './service.repository';
-import { ObservedState, ServiceEventView, ServicePhase, ServiceSpec, ServiceView } from './service.types';
+import {
+  ObservedState,
+  SERVICES_CHANGED_CHANNEL,
+  ServiceEventView,
+  ServicePhase,
+  ServiceSpec,
+  ServiceView,
+} from './service.types';
 
 /** What a client may send to create a service (validated for shape by the controller). */
 export interface CreateServiceInput {
@@ -65,6 +72,7 @@ export class ServiceService {
     private readonly services: ServiceRepository,
     private readonly models: ModelRepository,
     private readonly queues: QueueProducer,
+    private readonly redis: RedisService,
   ) {}
 
   /** Validates and renders; `dryRun` stores nothing. Otherwise 202: stored, and a reconcile job queued. */
@@ -131,6 +139,7 @@ export class ServiceService {
       `service created: ${spec.replicas.initial} group(s) of ${manifest.spec.leaderWorkerTemplate.size} pod(s), TP ${spec.parallelism.tensor} x PP ${spec.parallelism.pipeline}${spec.layoutExplanation ? ` (${spec.layoutExplanation})` : ''}`,
     );
     await this.enqueueReconcile(row.id);
+    await this.announceChange(row.id, row.projectId);
     return { service: this.map(row), spec, manifest };
   }
 
@@ -227,6 +236,7 @@ export class ServiceService {
       `spec changed (generation ${updated.generation})${input.version ? `: model version ${input.version}` : ''}`,
     );
     await this.enqueueReconcile(row.id);
+    await this.announceChange(row.id, row.projectId);
     return this.map(updated);
   }
 
@@ -241,7 +251,18 @@ export class ServiceService {
     });
     await this.services.addEvent(row.id, 'Normal', 'Deleting', 'deletion requested');
     await this.enqueueReconcile(row.id);
+    await this.announceChange(row.id, row.projectId);
     return this.map(updated);
+  }
+
+  /**
+   * Tells gateway processes that a service changed so they refresh their table at once. Best effort:
+   * they also reload on a timer, so a Redis hiccup only delays the change.
+   */
+  async announceChange(serviceId: string, projectId: string): Promise<void> {
+    await this.redis
+      .publish(SERVICES_CHANGED_CHANNEL, JSON.stringify({ serviceId, projectId }))
+      .catch(() => undefined);
   }
 
   async enqueueReconcile(serviceId: string): Promise<void> {

@@ -73,3 +73,9 @@ export interface ServiceEventView {
   data: unknown;
   createdAt: string;
 }
+
+/**
+ * Redis channel announcing that a service changed (created, spec patched, deleted, scaled, autoscaling
+ * changed): JSON `{ serviceId, projectId }`. Gateway processes refresh their in-memory table on it.
+ */
+export const SERVICES_CHANGED_CHANNEL = 'troupe:services:changed';
