@@ -25,3 +25,4 @@ export * from './services/service-phase';
 export * from './services/service.service';
 export * from './services/reconcile.service';
 export * from './services/service.module';
+export * from './services/replicas';

@@ -36,6 +36,9 @@ export class DisabledKubeClient extends KubeClient {
   async getLwsScale(): Promise<LwsScale> {
     notConfigured();
   }
+  async applyLwsReplicas(): Promise<LeaderWorkerSet> {
+    notConfigured();
+  }
   async applySecret(): Promise<void> {
     notConfigured();
   }

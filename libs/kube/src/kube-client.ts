@@ -76,6 +76,16 @@ export abstract class KubeClient {
     fieldManager: string,
   ): Promise<LwsScale>;
   abstract getLwsScale(namespace: string, name: string): Promise<LwsScale>;
+  /**
+   * Server-side apply of `spec.replicas` alone under `fieldManager` (force): that manager then owns the
+   * field, so another manager dropping it from its own applies keeps the value. The LWS must exist.
+   */
+  abstract applyLwsReplicas(
+    namespace: string,
+    name: string,
+    replicas: number,
+    fieldManager: string,
+  ): Promise<LeaderWorkerSet>;
 
   /** Server-side apply of an Opaque Secret from string data. */
   abstract applySecret(
@@ -419,6 +429,39 @@ export class ClusterKubeClient extends KubeClient {
       ),
     );
     return toScale(res);
+  }
+
+  async applyLwsReplicas(
+    namespace: string,
+    name: string,
+    replicas: number,
+    fieldManager: string,
+  ): Promise<LeaderWorkerSet> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new AppException(
+        ErrorCode.Unprocessable,
+        `replicas must be a whole number >= 0 (got ${replicas})`,
+      );
+    }
+    const what = `apply replicas of leaderworkerset ${namespace}/${name}`;
+    const res: unknown = await this.call(what, () =>
+      this.custom.patchNamespacedCustomObject(
+        {
+          ...this.lwsRef(namespace),
+          name,
+          body: {
+            apiVersion: `${LWS_GROUP}/${LWS_VERSION}`,
+            kind: LWS_KIND,
+            metadata: { name, namespace },
+            spec: { replicas },
+          },
+          fieldManager,
+          force: true,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      ),
+    );
+    return expectLws(res, what);
   }
 
   async getLwsScale(namespace: string, name: string): Promise<LwsScale> {

@@ -1,8 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppException } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
-import { KubeClient, KubeWatchCache, podProblem, isPodReady, groupIndexOf, podHttpPort } from '@troupe/kube';
+import {
+  FIELD_MANAGERS,
+  KubeClient,
+  KubeWatchCache,
+  fieldManagers,
+  groupIndexOf,
+  isPodReady,
+  podHttpPort,
+  podProblem,
+} from '@troupe/kube';
 import { LWS_LABELS } from '@troupe/lws';
+import { expectedReplicas, ReplicasFacts, replicasToApply } from './replicas';
 import { observe, PodFacts } from './service-phase';
 import { ServiceRepository, ServiceRow } from './service.repository';
 import { RECONCILER, S3_CREDENTIALS_SECRET, ServiceService } from './service.service';
@@ -35,7 +45,20 @@ export class ReconcileService {
       if (row.deletedAt) return await this.teardown(row);
       await this.prepareNamespace(row.namespace);
       const lws = this.serviceService.renderRow(row);
-      await this.kube.applyLws(lws, RECONCILER, { force: true });
+      const facts = replicaFacts(row);
+      const existing = this.cache.configured ? this.cache.getLws(row.namespace, row.name) : undefined;
+      const replicas = replicasToApply(facts, Boolean(existing));
+      if (replicas === undefined && existing && !autoscalerOwnsReplicas(existing)) {
+        // Hand spec.replicas over before letting go of it: a field its last applier drops is reset.
+        await this.kube.applyLwsReplicas(
+          row.namespace,
+          row.name,
+          existing.spec?.replicas ?? expectedReplicas(facts),
+          FIELD_MANAGERS.autoscaler,
+        );
+      }
+      if (replicas !== undefined) lws.spec.replicas = replicas;
+      await this.kube.applyLws(lws, RECONCILER, { force: true, omitReplicas: replicas === undefined });
       const firstApply = row.appliedGeneration !== row.generation;
       // A new generation over a running service starts a rolling update: say so now rather than
       // leave the previous READY showing until the controller's status catches up.
@@ -135,8 +158,7 @@ export class ReconcileService {
           : undefined,
       };
     });
-    const spec = row.spec as unknown as { replicas: { initial: number } };
-    const { phase, reason, observed } = observe(lws, pods, spec.replicas.initial, new Date());
+    const { phase, reason, observed } = observe(lws, pods, expectedReplicas(replicaFacts(row)), new Date());
     // An applied generation not yet rolled out shows as updating even before the LWS condition flips.
     const finalPhase: ServicePhase =
       row.appliedGeneration !== row.generation && phase === 'READY' ? 'UPDATING' : phase;
@@ -174,4 +196,17 @@ function sameObserved(a: ObservedState | null, b: ObservedState): boolean {
   if (!a) return false;
   const strip = (o: ObservedState) => JSON.stringify({ ...o, observedAt: undefined });
   return strip(a) === strip(b);
+}
+
+function replicaFacts(row: ServiceRow): ReplicasFacts {
+  return {
+    spec: row.spec as unknown as ReplicasFacts['spec'],
+    autoscaling: row.autoscaling as ReplicasFacts['autoscaling'],
+    pinnedReplicas: row.pinnedReplicas,
+    autoscalerState: row.autoscalerState as ReplicasFacts['autoscalerState'],
+  };
+}
+
+function autoscalerOwnsReplicas(lws: { metadata: object }): boolean {
+  return fieldManagers(lws, ['spec', 'replicas']).some((m) => m.manager === FIELD_MANAGERS.autoscaler);
 }
