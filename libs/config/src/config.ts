@@ -39,6 +39,16 @@ export interface AppConfig {
   s3?: S3Config;
   /** Present when KUBECONFIG or KUBE_IN_CLUSTER is set. */
   kube?: KubeConfigSettings;
+  /** Gateway limits per API key (0 = unlimited) and usage accounting. */
+  gatewayLimits: GatewayLimitsConfig;
+}
+
+export interface GatewayLimitsConfig {
+  defaults: { requestsPerMinute: number; tokensPerMinute: number; concurrentStreams: number };
+  refreshMs: number;
+  redisTimeoutMs: number;
+  streamLeaseMs: number;
+  usage: { flushMs: number; batchSize: number; bufferMax: number };
 }
 
 export class ConfigValidationError extends Error {
@@ -124,6 +134,21 @@ export function loadConfig(env: Env): AppConfig {
     },
     s3,
     kube,
+    gatewayLimits: {
+      defaults: {
+        requestsPerMinute: e.GATEWAY_DEFAULT_REQUESTS_PER_MINUTE,
+        tokensPerMinute: e.GATEWAY_DEFAULT_TOKENS_PER_MINUTE,
+        concurrentStreams: e.GATEWAY_DEFAULT_CONCURRENT_STREAMS,
+      },
+      refreshMs: e.GATEWAY_LIMITS_REFRESH_MS,
+      redisTimeoutMs: e.GATEWAY_LIMITS_REDIS_TIMEOUT_MS,
+      streamLeaseMs: e.GATEWAY_STREAM_LEASE_MS,
+      usage: {
+        flushMs: e.GATEWAY_USAGE_FLUSH_MS,
+        batchSize: e.GATEWAY_USAGE_BATCH_SIZE,
+        bufferMax: e.GATEWAY_USAGE_BUFFER_MAX,
+      },
+    },
   };
 }
 

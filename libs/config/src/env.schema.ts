@@ -171,6 +171,43 @@ export const ENV = {
       .default('default'),
     doc: 'Default namespace for inference services.',
   },
+  // Gateway limits and usage accounting (libs/gateway/src/limits, libs/gateway/src/usage).
+  GATEWAY_DEFAULT_REQUESTS_PER_MINUTE: {
+    schema: int(0, 1_000_000_000).default(0),
+    doc: 'Requests per minute per API key when the project sets none (0 = unlimited).',
+  },
+  GATEWAY_DEFAULT_TOKENS_PER_MINUTE: {
+    schema: int(0, 1_000_000_000).default(0),
+    doc: 'Prompt + completion tokens per minute per API key when the project sets none (0 = unlimited).',
+  },
+  GATEWAY_DEFAULT_CONCURRENT_STREAMS: {
+    schema: int(0, 1_000_000).default(0),
+    doc: 'Streaming responses open at once per API key when the project sets none (0 = unlimited).',
+  },
+  GATEWAY_LIMITS_REFRESH_MS: {
+    schema: int(1_000, 3_600_000).default(10_000),
+    doc: 'How often gateway processes reload project limits (a change is also announced on Redis at once).',
+  },
+  GATEWAY_LIMITS_REDIS_TIMEOUT_MS: {
+    schema: int(1, 10_000).default(250),
+    doc: 'Longest wait for Redis when admitting a request; past it the process enforces the limits alone.',
+  },
+  GATEWAY_STREAM_LEASE_MS: {
+    schema: int(3_000, 3_600_000).default(60_000),
+    doc: 'Lease of a concurrent-stream slot in Redis, renewed while the stream is open: a crashed process frees its slots after it.',
+  },
+  GATEWAY_USAGE_FLUSH_MS: {
+    schema: int(10, 600_000).default(1_000),
+    doc: 'Usage records are written to PostgreSQL in batches at least this often.',
+  },
+  GATEWAY_USAGE_BATCH_SIZE: {
+    schema: int(1, 10_000).default(500),
+    doc: 'Usage records per batch insert (a full batch is written at once).',
+  },
+  GATEWAY_USAGE_BUFFER_MAX: {
+    schema: int(1, 10_000_000).default(100_000),
+    doc: 'Usage records kept in memory while PostgreSQL is unreachable; beyond it new records are dropped (counted in troupe_usage_records_dropped_total).',
+  },
 } satisfies Record<string, { schema: z.ZodType; doc: string; secret?: boolean }>;
 
 export type EnvName = keyof typeof ENV;

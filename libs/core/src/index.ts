@@ -3,6 +3,7 @@ export * from './auth/api-key.codec';
 export * from './auth/auth.service';
 export * from './auth/auth.module';
 export * from './projects/project.types';
+export * from './projects/project-limits';
 export * from './projects/project.exception';
 export * from './projects/project.service';
 export * from './projects/project.module';

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '@troupe/common';
-import { PrismaService, Project } from '@troupe/db';
+import { Prisma, PrismaService, Project } from '@troupe/db';
 import { TenantScope } from '../auth/principal';
+import { ProjectLimits } from './project-limits';
 
 /** The only code that touches the projects table. */
 @Injectable()
@@ -24,5 +25,26 @@ export class ProjectRepository {
   findById(scope: TenantScope, id: string): Promise<Project | null> {
     if (scope.kind === 'project' && scope.projectId !== id) return Promise.resolve(null);
     return this.prisma.project.findUnique({ where: { id } });
+  }
+
+  /** Admin only (the controller checks the role): stores the limits, null when none is set. */
+  async updateLimits(id: string, limits: ProjectLimits): Promise<Project | null> {
+    const anySet = Object.values(limits).some((v) => v !== null);
+    const { count } = await this.prisma.project.updateMany({
+      where: { id },
+      data: { limits: anySet ? { ...limits } : Prisma.DbNull },
+    });
+    return count === 0 ? null : this.prisma.project.findUnique({ where: { id } });
+  }
+
+  /**
+   * Gateway processes keep every project's limits in memory: a system read, before any tenant is
+   * known (like the key lookup by prefix). `ids` narrows it to some projects.
+   */
+  listLimits(ids?: string[]): Promise<{ id: string; limits: Prisma.JsonValue }[]> {
+    return this.prisma.project.findMany({
+      where: ids ? { id: { in: ids } } : {},
+      select: { id: true, limits: true },
+    });
   }
 }
