@@ -16,6 +16,20 @@ export interface KubeConfigSettings {
   namespace: string;
 }
 
+/** The gateway's hot path (GATEWAY_*). */
+export interface GatewayConfig {
+  bodyLimitBytes: number;
+  connectTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  upstreamConnections: number;
+  retryAfterSeconds: number;
+  hold: { timeoutMs: number; maxPerService: number; keepAliveMs: number };
+  scrapeIntervalMs: number;
+  serviceRefreshMs: number;
+  affinity: { header: string | null; user: boolean };
+}
+
 /** Typed configuration; the only way code reads settings. */
 export interface AppConfig {
   env: ParsedEnv['NODE_ENV'];
@@ -35,6 +49,7 @@ export interface AppConfig {
     sessionTtlMs: number;
     cleanupIntervalMs: number;
   };
+  gateway: GatewayConfig;
   /** Present when S3_ENDPOINT is set. */
   s3?: S3Config;
   /** Present when KUBECONFIG or KUBE_IN_CLUSTER is set. */
@@ -131,6 +146,22 @@ export function loadConfig(env: Env): AppConfig {
       hashHoldBytes: e.UPLOAD_HASH_HOLD_BYTES,
       sessionTtlMs: e.UPLOAD_SESSION_TTL_MS,
       cleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_MS,
+    },
+    gateway: {
+      bodyLimitBytes: e.GATEWAY_BODY_LIMIT_BYTES,
+      connectTimeoutMs: e.GATEWAY_CONNECT_TIMEOUT_MS,
+      firstByteTimeoutMs: e.GATEWAY_FIRST_BYTE_TIMEOUT_MS,
+      idleTimeoutMs: e.GATEWAY_IDLE_TIMEOUT_MS,
+      upstreamConnections: e.GATEWAY_UPSTREAM_CONNECTIONS,
+      retryAfterSeconds: e.GATEWAY_RETRY_AFTER_SECONDS,
+      hold: {
+        timeoutMs: e.GATEWAY_HOLD_TIMEOUT_MS,
+        maxPerService: e.GATEWAY_HOLD_MAX_PER_SERVICE,
+        keepAliveMs: e.GATEWAY_HOLD_KEEPALIVE_MS,
+      },
+      scrapeIntervalMs: e.GATEWAY_SCRAPE_INTERVAL_MS,
+      serviceRefreshMs: e.GATEWAY_SERVICE_REFRESH_MS,
+      affinity: { header: e.GATEWAY_AFFINITY_HEADER || null, user: e.GATEWAY_AFFINITY_USER },
     },
     s3,
     kube,

@@ -208,6 +208,62 @@ export const ENV = {
     schema: int(1, 10_000_000).default(100_000),
     doc: 'Usage records kept in memory while PostgreSQL is unreachable; beyond it new records are dropped (counted in troupe_usage_records_dropped_total).',
   },
+  // ---- gateway hot path (OpenAI-compatible proxy: /v1/*) ----
+  GATEWAY_BODY_LIMIT_BYTES: {
+    schema: int(1024, 1 << 30).default(32 * 2 ** 20),
+    doc: 'Largest request body accepted by /v1 (413 above); long contexts need more than the /api limit.',
+  },
+  GATEWAY_CONNECT_TIMEOUT_MS: {
+    schema: int(1, 600_000).default(5_000),
+    doc: 'Gateway: time allowed to open a connection to an engine before trying another group.',
+  },
+  GATEWAY_FIRST_BYTE_TIMEOUT_MS: {
+    schema: int(1, 3_600_000).default(600_000),
+    doc: 'Gateway: time allowed from sending a request to an engine to its first response byte (a whole non-streamed completion, or the first streamed chunk).',
+  },
+  GATEWAY_IDLE_TIMEOUT_MS: {
+    schema: int(1, 3_600_000).default(60_000),
+    doc: 'Gateway: longest silence allowed between two chunks of a streamed response.',
+  },
+  GATEWAY_UPSTREAM_CONNECTIONS: {
+    schema: int(1, 65_536).default(1024),
+    doc: 'Gateway: most keep-alive connections per engine (leader pod) per gateway process.',
+  },
+  GATEWAY_RETRY_AFTER_SECONDS: {
+    schema: int(1, 3600).default(5),
+    doc: 'Gateway: Retry-After sent with 503 when a service has no ready group.',
+  },
+  GATEWAY_HOLD_TIMEOUT_MS: {
+    schema: int(0, 3_600_000).default(300_000),
+    doc: 'Gateway: how long a request to a service scaled to zero waits for a group to become ready (then 503).',
+  },
+  GATEWAY_HOLD_MAX_PER_SERVICE: {
+    schema: int(0, 1_000_000).default(256),
+    doc: 'Gateway: requests held per service and process while it scales from zero; more get 503.',
+  },
+  GATEWAY_HOLD_KEEPALIVE_MS: {
+    schema: int(100, 600_000).default(10_000),
+    doc: 'Gateway: a held streaming request gets its response headers and an SSE comment (": keep-alive") this often.',
+  },
+  GATEWAY_SCRAPE_INTERVAL_MS: {
+    schema: int(0, 600_000).default(2_000),
+    doc: "Gateway: how often each ready leader's /metrics is read for its waiting queue (picker tie-break); 0 disables.",
+  },
+  GATEWAY_SERVICE_REFRESH_MS: {
+    schema: int(500, 600_000).default(10_000),
+    doc: 'Gateway: full reload of the in-memory service table (changes also arrive at once on Redis).',
+  },
+  GATEWAY_AFFINITY_HEADER: {
+    schema: z
+      .string()
+      .regex(/^[a-z0-9-]*$/, { message: 'must be a lower-case header name (or empty to disable)' })
+      .default('x-session-id'),
+    doc: 'Gateway: request header whose value keeps a session on the same group (empty: no header affinity).',
+  },
+  GATEWAY_AFFINITY_USER: {
+    schema: bool.default(true),
+    doc: 'Gateway: requests with the same OpenAI `user` field go to the same group while it is not overloaded.',
+  },
 } satisfies Record<string, { schema: z.ZodType; doc: string; secret?: boolean }>;
 
 export type EnvName = keyof typeof ENV;
