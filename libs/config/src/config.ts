@@ -56,6 +56,17 @@ export interface AppConfig {
   kube?: KubeConfigSettings;
   /** Gateway limits per API key (0 = unlimited) and usage accounting. */
   gatewayLimits: GatewayLimitsConfig;
+  /** The group autoscaler (worker role). */
+  autoscaler: AutoscalerConfig;
+}
+
+export interface AutoscalerConfig {
+  enabled: boolean;
+  tickMs: number;
+  scrapeTimeoutMs: number;
+  leaseTtlMs: number;
+  maxManualReplicas: number;
+  clockRate: number;
 }
 
 export interface GatewayLimitsConfig {
@@ -179,6 +190,14 @@ export function loadConfig(env: Env): AppConfig {
         batchSize: e.GATEWAY_USAGE_BATCH_SIZE,
         bufferMax: e.GATEWAY_USAGE_BUFFER_MAX,
       },
+    },
+    autoscaler: {
+      enabled: e.AUTOSCALER_ENABLED,
+      tickMs: e.AUTOSCALER_TICK_MS,
+      scrapeTimeoutMs: e.AUTOSCALER_SCRAPE_TIMEOUT_MS,
+      leaseTtlMs: e.AUTOSCALER_LEASE_TTL_MS,
+      maxManualReplicas: e.AUTOSCALER_MAX_MANUAL_REPLICAS,
+      clockRate: e.AUTOSCALER_CLOCK_RATE,
     },
   };
 }

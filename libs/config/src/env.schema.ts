@@ -264,6 +264,31 @@ export const ENV = {
     schema: bool.default(true),
     doc: 'Gateway: requests with the same OpenAI `user` field go to the same group while it is not overloaded.',
   },
+  // Group autoscaler (libs/core/src/autoscaling, apps/server/src/worker/autoscaler*): worker role.
+  AUTOSCALER_ENABLED: {
+    schema: bool.default(true),
+    doc: 'Run the group autoscaler loop in worker processes (one acts at a time, by lease).',
+  },
+  AUTOSCALER_TICK_MS: {
+    schema: int(50, 600_000).default(2_000),
+    doc: "Autoscaler: how often each autoscaled service's load is read and a decision made.",
+  },
+  AUTOSCALER_SCRAPE_TIMEOUT_MS: {
+    schema: int(10, 60_000).default(1_000),
+    doc: "Autoscaler: longest wait for a leader's vLLM /metrics; a group not answering counts as unseen, not idle.",
+  },
+  AUTOSCALER_LEASE_TTL_MS: {
+    schema: int(500, 600_000).default(10_000),
+    doc: 'Autoscaler: lease in Redis that lets one worker act; renewed every third of it, taken over by another worker after it expires.',
+  },
+  AUTOSCALER_MAX_MANUAL_REPLICAS: {
+    schema: int(1, 10_000).default(64),
+    doc: 'Most groups an admin may pin a service at with POST /api/v1/services/{name}/scale.',
+  },
+  AUTOSCALER_CLOCK_RATE: {
+    schema: z.coerce.number().min(0.001).max(1000).default(1),
+    doc: "Autoscaler: policy seconds per real second (tests and benchmarks run windows faster with e.g. 10); keep 1 in production.",
+  },
 } satisfies Record<string, { schema: z.ZodType; doc: string; secret?: boolean }>;
 
 export type EnvName = keyof typeof ENV;
