@@ -11,7 +11,7 @@ const KUBE_CLIENT = '@kubernetes/client-node';
 const layers = [
   { files: ['libs/common/**/*.ts'], forbid: ['@troupe/*', KUBE_CLIENT, ...APPS] },
   {
-    files: ['libs/{lws,engine-sim}/**/*.ts'],
+    files: ['libs/{lws,engine-sim,autoscaler}/**/*.ts'],
     forbid: ['@troupe/*', '!@troupe/common', KUBE_CLIENT, ...APPS],
   },
   {

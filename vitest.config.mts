@@ -15,6 +15,7 @@ const alias = Object.fromEntries(
     'queue',
     'kube',
     'lws',
+    'autoscaler',
     'core',
     'gateway',
     'engine-sim',
