@@ -39,7 +39,7 @@ type Log = (m: string) => void;
 
 async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -140,7 +140,12 @@ export async function deployTroupe(o: {
       if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text}`);
       return parsed;
     };
-    await waitUntil('the control server', 60_000, () => fetch(`${base}/readyz`).then((r) => r.ok));
+    await waitUntil('the control server', 60_000, () =>
+      fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    );
 
     const project = await call('POST', '/api/v1/projects', { name: 'bench-gateway' });
     const q = `?projectId=${project.id}`;
@@ -200,14 +205,26 @@ export async function deployTroupe(o: {
     );
     stoppers.push(() => stopServer(gateway));
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    let last = '';
     await waitUntil('the gateway to route to the service', 60_000, async () => {
       const r = await fetch(`${gatewayUrl}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: name, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
-      });
-      await r.arrayBuffer();
+      }).catch((e: Error) => e);
+      if (r instanceof Error) {
+        last = r.message;
+        return false;
+      }
+      last = `${r.status} ${await r.text()}`;
+      if (r.status === 404 && /Route POST:\/v1\/chat\/completions not found|Cannot POST/i.test(last))
+        throw new Error(
+          `the gateway process does not serve POST /v1/chat/completions (${last}); ` +
+            'BENCH_SKIP_GATEWAY=1 measures the other paths',
+        );
       return r.status === 200;
+    }).catch((err: Error) => {
+      throw err.message.startsWith('timed out') ? new Error(`${err.message}; last answer: ${last}`) : err;
     });
     return {
       gatewayUrl,
