@@ -27,3 +27,4 @@ export * from './services/service.service';
 export * from './services/reconcile.service';
 export * from './services/service.module';
 export * from './services/replicas';
+export * from './autoscaling';
