@@ -114,6 +114,13 @@ export function decide(
     missing: newest ? newest.missing : state.ready + 1,
   };
 
+  // Continuous observation: a gap in decisions (worker down, service just enabled) starts it over.
+  const lastDecisionAt = memory.recommendations.at(-1)?.at;
+  const observedSince =
+    memory.observedSince == null || lastDecisionAt === undefined || now - lastDecisionAt > staleAfter
+      ? now
+      : memory.observedSince;
+
   // Idle tracking: a sample with any request, or with something unseen, counts as activity.
   let lastActiveAt = memory.lastActiveAt ?? now;
   if (!newest) lastActiveAt = now;
@@ -122,7 +129,10 @@ export function decide(
   // Panic: a burst in the short window, measured against the ready groups (at least one, so that a
   // burst while the first group starts counts too). Never at zero groups: waking handles that.
   const capacity = Math.max(state.ready, 1);
-  const panicTriggered = cur > 0 && panicDesired !== null && panicDesired >= policy.panicThreshold * capacity;
+  // Compared as load, not as rounded-up groups: with one group at target 16, 17 requests are not a
+  // burst of "2 groups = 200%".
+  const panicTriggered =
+    cur > 0 && panicValue !== null && panicValue >= policy.panicThreshold * capacity * target - 1e-9;
   let panicUntil: number | null =
     memory.panicUntil !== null && memory.panicUntil > now ? memory.panicUntil : null;
   if (panicTriggered) panicUntil = Math.max(panicUntil ?? 0, now + policy.stableWindowSeconds * 1000);
@@ -143,6 +153,7 @@ export function decide(
         recommendations,
         lastActiveAt,
         lastScaleAt: desired !== cur ? now : memory.lastScaleAt,
+        observedSince,
       },
     };
   };
@@ -355,6 +366,17 @@ export function decide(
         recommendation,
       );
     }
+    const watched = now - observedSince;
+    if (watched < policy.scaleDownStabilizationSeconds * 1000) {
+      return finish(
+        cur,
+        'hold-stabilization',
+        `${stableLoad}, i.e. ${plural(downRec, 'group')}, but the load has been watched for only ` +
+          `${txt.seconds(watched)}: holding at ${cur} until a full scale-down window ` +
+          `(${policy.scaleDownStabilizationSeconds} s) has been seen.`,
+        recommendation,
+      );
+    }
     const sinceScale = memory.lastScaleAt === null ? Infinity : now - memory.lastScaleAt;
     if (sinceScale < policy.scaleDownStepSeconds * 1000) {
       return finish(
@@ -369,8 +391,8 @@ export function decide(
     return finish(
       desired,
       'scale-down',
-      `${stableLoad}, i.e. ${plural(downRec, 'group')} over the last ${policy.scaleDownStabilizationSeconds} s: ` +
-        `scaling down from ${cur} to ${desired}` +
+      `${stableLoad}; the most needed within the last ${policy.scaleDownStabilizationSeconds} s was ` +
+        `${plural(downRec, 'group')}: scaling down from ${cur} to ${desired}` +
         (desired > downRec ? ` (at most ${policy.maxScaleDownStep} removed per step)` : '') +
         '.',
       recommendation,

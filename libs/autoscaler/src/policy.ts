@@ -70,38 +70,41 @@ const positive = (field: string, max: number) =>
  * or the default), unknown fields rejected. Cross-field rules are checked by `resolvePolicy` on the
  * merged result.
  */
-export const autoscalingPolicyInputSchema = z.strictObject({
-  enabled: z.boolean({ error: 'enabled must be true or false' }).optional(),
-  minReplicas: int('minReplicas', 0, MAX_GROUPS).optional(),
-  maxReplicas: int('maxReplicas', 1, MAX_GROUPS).optional(),
-  metric: z
-    .enum(['concurrency', 'waiting', 'kvCache'], {
-      error: 'metric must be one of concurrency, waiting, kvCache',
-    })
-    .optional(),
-  target: positive('target', 100_000).optional(),
-  stableWindowSeconds: int('stableWindowSeconds', 6, 3600).optional(),
-  panicWindowSeconds: int('panicWindowSeconds', 1, 3600).optional(),
-  panicThreshold: z
-    .number({ error: 'panicThreshold must be a number' })
-    .min(1.1, { error: 'panicThreshold must be at least 1.1 (110% of the ready groups)' })
-    .max(100, { error: 'panicThreshold must be at most 100' })
-    .optional(),
-  scaleUpStabilizationSeconds: int('scaleUpStabilizationSeconds', 0, 3600).optional(),
-  scaleDownStabilizationSeconds: int('scaleDownStabilizationSeconds', 0, 3600).optional(),
-  maxScaleUpStep: int('maxScaleUpStep', 1, MAX_GROUPS).optional(),
-  maxScaleDownStep: int('maxScaleDownStep', 1, MAX_GROUPS).optional(),
-  scaleDownStepSeconds: int('scaleDownStepSeconds', 0, 3600).optional(),
-  scaleToZero: z
-    .strictObject(
-      {
-        enabled: z.boolean({ error: 'scaleToZero.enabled must be true or false' }).optional(),
-        idleSeconds: int('scaleToZero.idleSeconds', 1, MAX_SECONDS).optional(),
-      },
-      { error: 'scaleToZero must be an object' },
-    )
-    .optional(),
-});
+export const autoscalingPolicyInputSchema = z.strictObject(
+  {
+    enabled: z.boolean({ error: 'enabled must be true or false' }).optional(),
+    minReplicas: int('minReplicas', 0, MAX_GROUPS).optional(),
+    maxReplicas: int('maxReplicas', 1, MAX_GROUPS).optional(),
+    metric: z
+      .enum(['concurrency', 'waiting', 'kvCache'], {
+        error: 'metric must be one of concurrency, waiting, kvCache',
+      })
+      .optional(),
+    target: positive('target', 100_000).optional(),
+    stableWindowSeconds: int('stableWindowSeconds', 6, 3600).optional(),
+    panicWindowSeconds: int('panicWindowSeconds', 1, 3600).optional(),
+    panicThreshold: z
+      .number({ error: 'panicThreshold must be a number' })
+      .min(1.1, { error: 'panicThreshold must be at least 1.1 (110% of the ready groups)' })
+      .max(100, { error: 'panicThreshold must be at most 100' })
+      .optional(),
+    scaleUpStabilizationSeconds: int('scaleUpStabilizationSeconds', 0, 3600).optional(),
+    scaleDownStabilizationSeconds: int('scaleDownStabilizationSeconds', 0, 3600).optional(),
+    maxScaleUpStep: int('maxScaleUpStep', 1, MAX_GROUPS).optional(),
+    maxScaleDownStep: int('maxScaleDownStep', 1, MAX_GROUPS).optional(),
+    scaleDownStepSeconds: int('scaleDownStepSeconds', 0, 3600).optional(),
+    scaleToZero: z
+      .strictObject(
+        {
+          enabled: z.boolean({ error: 'scaleToZero.enabled must be true or false' }).optional(),
+          idleSeconds: int('scaleToZero.idleSeconds', 1, MAX_SECONDS).optional(),
+        },
+        { error: 'scaleToZero must be an object' },
+      )
+      .optional(),
+  },
+  { error: 'the autoscaling policy must be a JSON object' },
+);
 
 export type AutoscalingPolicyInput = z.input<typeof autoscalingPolicyInputSchema>;
 

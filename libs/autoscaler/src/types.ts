@@ -123,6 +123,12 @@ export interface AutoscalerMemory {
   lastActiveAt: number | null;
   /** Last time the decision changed the number of groups. */
   lastScaleAt: number | null;
+  /**
+   * Since when decisions have been made without a gap (added to the contract; absent in memory
+   * persisted before it = unknown). Scale-down waits until the load has been watched for a full
+   * scale-down window, so a restarted worker does not give groups back on a few samples.
+   */
+  observedSince?: number | null;
 }
 
 export const INITIAL_MEMORY: AutoscalerMemory = Object.freeze({
@@ -130,4 +136,5 @@ export const INITIAL_MEMORY: AutoscalerMemory = Object.freeze({
   recommendations: [],
   lastActiveAt: null,
   lastScaleAt: null,
+  observedSince: null,
 }) as AutoscalerMemory;
