@@ -98,6 +98,24 @@ describe('decide: step up', () => {
   });
 });
 
+describe('decide: ticks slower than the panic window (e.g. a fast policy clock)', () => {
+  it('still panics on a step, and still comes back down in steps', () => {
+    const ticks = simulate({
+      policy: P,
+      load: (t) => (t < 200 || t >= 400 ? 16 : 64),
+      durationSeconds: 1400,
+      tickSeconds: 20,
+    });
+    const c = changes(ticks);
+    expect(c[0]).toMatchObject({ t: 200, from: 1, reason: 'panic-scale-up' });
+    expect(Math.max(...ticks.map((k) => k.desired))).toBe(4);
+    const downs = c.filter((x) => x.to < x.from);
+    expect(downs.map((x) => x.to)).toEqual([3, 2, 1]);
+    // the last sample at 4× was taken at t = 380
+    expect(downs[0].t - 380).toBeGreaterThanOrEqual(P.scaleDownStabilizationSeconds);
+  });
+});
+
 describe('decide: ramp', () => {
   // 1× to 4× over ten minutes: slow enough for the stable window, no panic.
   const load = (t: number) => 16 + 48 * Math.min(1, t / 600);
@@ -216,12 +234,14 @@ describe('decide: a fresh or restarted watch', () => {
 
   it('starts watching over after a gap in decisions', () => {
     const before = watched(1);
-    before.recommendations = [{ at: NOW - 120_000, desired: 1 }];
+    before.recommendations = [{ at: NOW - 61_000, desired: 1 }];
     const { decision, memory } = decide(P, steady(0, 3), state(3), before, NOW);
     expect(decision.reason).toBe('hold-stabilization');
     expect(memory.observedSince).toBe(NOW);
-    // without the gap, the same input scales down
+    // without the gap, or with a gap shorter than the stable window (slow ticks), the same input scales down
     expect(decide(P, steady(0, 3), state(3), watched(1), NOW).decision.reason).toBe('scale-down');
+    const slow = { ...watched(1), recommendations: [{ at: NOW - 40_000, desired: 1 }] };
+    expect(decide(P, steady(0, 3), state(3), slow, NOW).decision.reason).toBe('scale-down');
   });
 });
 

@@ -114,10 +114,12 @@ export function decide(
     missing: newest ? newest.missing : state.ready + 1,
   };
 
-  // Continuous observation: a gap in decisions (worker down, service just enabled) starts it over.
+  // Continuous observation: a gap in decisions longer than the stable window (worker down, service
+  // just enabled: the history is all new) starts it over. Shorter gaps are slow ticks, not a restart.
   const lastDecisionAt = memory.recommendations.at(-1)?.at;
+  const gapMs = Math.max(staleAfter, policy.stableWindowSeconds * 1000);
   const observedSince =
-    memory.observedSince == null || lastDecisionAt === undefined || now - lastDecisionAt > staleAfter
+    memory.observedSince == null || lastDecisionAt === undefined || now - lastDecisionAt > gapMs
       ? now
       : memory.observedSince;
 
