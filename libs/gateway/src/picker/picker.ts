@@ -39,11 +39,12 @@ export function pickEndpoint<C extends PickCandidate>(input: PickInput<C>): C | 
   if (live.length === 0) return undefined;
   if (live.length === 1) return live[0];
 
-  if (input.affinityKey !== undefined) {
+  const key = input.affinityKey;
+  if (key !== undefined) {
     const total = live.reduce((sum, c) => sum + c.outstanding, 0);
     const bound = Math.ceil(((total + 1) / live.length) * (input.affinityLoadFactor ?? 1.25));
     const ranked = live
-      .map((c) => ({ c, score: rendezvousScore(input.affinityKey, c.id) }))
+      .map((c) => ({ c, score: rendezvousScore(key, c.id) }))
       .sort((a, b) => b.score - a.score || (a.c.id < b.c.id ? -1 : 1));
     for (const { c } of ranked) if (c.outstanding + 1 <= bound) return c;
     // Every group is above the bound (cannot happen with a factor >= 1): fall through to least loaded.
