@@ -35,7 +35,12 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'scripts/**/*.spec.ts'],
+          include: [
+            'apps/**/*.spec.ts',
+            'libs/**/*.spec.ts',
+            'scripts/**/*.spec.ts',
+            'test/bench/**/*.spec.ts',
+          ],
           environment: 'node',
         },
       },
