@@ -30,7 +30,7 @@ export class UsageService {
     if (to.getTime() - from.getTime() > USAGE_MAX_RANGE_DAYS * DAY_MS) {
       throw new AppException(
         ErrorCode.Unprocessable,
-        `Invalid usage range: at most ${USAGE_MAX_RANGE_DAYS} days per query`,
+        `Invalid usage range: to must be at most ${USAGE_MAX_RANGE_DAYS} days after from`,
         { issues: [{ field: 'to', message: `must be at most ${USAGE_MAX_RANGE_DAYS} days after from` }] },
       );
     }
