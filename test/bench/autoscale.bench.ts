@@ -63,6 +63,7 @@ const PHASES: Phase[] = [
   { label: 'idle', seconds: 60, clients: 0 },
 ];
 const TICK_MS = 1000;
+const REDIS_DB = Number(process.env.BENCH_AUTOSCALE_REDIS_DB ?? 11);
 const SIM = { podStartMs: 1000, podReadyMs: 2000, probePeriodMs: 200, engineTpotMs: 20, engineTtftMs: 20 };
 const MAX_TOKENS = 100; // × 20 ms per token: a request takes about 2 s once it runs
 
@@ -105,13 +106,17 @@ async function main() {
     dbUrl.pathname = `/${dbName}`;
     await applyMigrations(dbUrl.toString());
 
+    // A Redis database of its own: the autoscaler's lease and the gateways' load keys are global names,
+    // and other servers (dev, e2e runs) on the same Redis would otherwise hold the lease or add load.
+    const redisUrl = new URL(stack.redisUrl);
+    redisUrl.pathname = `/${REDIS_DB}`;
     const port = await freePort();
     const adminKey = `troupe_${randomBytes(32).toString('base64url')}`;
     server = spawn(process.execPath, [path.join(root, 'dist/apps/server/src/main.js')], {
       env: {
         ...process.env,
         DATABASE_URL: dbUrl.toString(),
-        REDIS_URL: stack.redisUrl,
+        REDIS_URL: redisUrl.toString(),
         S3_ENDPOINT: s3.endpoint,
         S3_ACCESS_KEY: s3.accessKey,
         S3_SECRET_KEY: s3.secretKey,
@@ -253,6 +258,7 @@ async function main() {
     const lws: LwsState[] = [];
     const rows: TimelineRow[] = [];
     let reason: string | null = null;
+    lws.push(await lwsState(SERVICE));
     const t0 = Date.now();
     let observing = true;
     const lwsPoll = (async () => {

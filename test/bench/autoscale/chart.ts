@@ -38,7 +38,8 @@ export function renderTimelineSvg(rows: TimelineRow[], o: ChartOptions): string 
     Math.ceil(Math.max(...rows.map((r) => Math.max(r.offered / o.target, r.desired, r.ready)))),
   );
   const x = (t: number) => pad.left + ((t - tMin) / (tMax - tMin)) * plotW;
-  const y = (v: number) => pad.top + plotH - (v / yMax) * plotH;
+  // A little headroom above the top grid line, so lines at the maximum stay visible.
+  const y = (v: number) => pad.top + plotH - (v / (yMax * 1.08)) * plotH;
   const f = (n: number) => n.toFixed(1);
 
   // Step lines: a value holds until the next row.
@@ -82,6 +83,7 @@ export function renderTimelineSvg(rows: TimelineRow[], o: ChartOptions): string 
   out.push(
     `<text x="${f(pad.left + plotW / 2)}" y="${f(y(0) + 36)}" text-anchor="middle" fill="${COLORS.text}">seconds since the load started</text>`,
   );
+  out.push(`<polygon points="${area}" fill="${COLORS.offered}" stroke="none"/>`);
   for (const m of o.marks ?? []) {
     if (m.t < tMin || m.t > tMax) continue;
     out.push(
@@ -90,11 +92,10 @@ export function renderTimelineSvg(rows: TimelineRow[], o: ChartOptions): string 
     );
   }
   out.push(
-    `<polygon points="${area}" fill="${COLORS.offered}" stroke="none"/>`,
     `<polyline points="${steps((r) => r.ready)}" fill="none" stroke="${COLORS.ready}" stroke-width="2.5"/>`,
     `<polyline points="${steps((r) => r.desired)}" fill="none" stroke="${COLORS.desired}" stroke-width="2" stroke-dasharray="6 3"/>`,
   );
-  // A tick under the axis wherever the desired number of groups changed, titled with the reason.
+  // A dot wherever the desired number of groups changed, titled with the old -> new and the reason.
   for (let i = 1; i < rows.length; i++) {
     if (rows[i].desired === rows[i - 1].desired) continue;
     const r = rows[i];
