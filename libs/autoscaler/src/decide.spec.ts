@@ -296,9 +296,25 @@ describe('decide: scale to zero and wake from zero', () => {
     expect(d.decision.reason).toBe(held > 0 ? 'wake-from-zero' : 'within-target');
   });
 
+  it('with metric kvCache, an idle group holding KV cache (prefix cache) still scales to zero', () => {
+    const kv = { ...policy, metric: 'kvCache' as const, target: 0.8 };
+    const idle = steady(0, 1, { tweak: (s) => (s.groups = [{ running: 0, waiting: 0, kvCacheUsage: 0.1 }]) });
+    const memory = { ...watched(1), lastActiveAt: NOW - 121_000 };
+    const { decision } = decide(kv, idle, state(1), memory, NOW);
+    expect(decision).toMatchObject({ desired: 0, reason: 'scale-to-zero' });
+    // …but not while a request runs
+    const busy = steady(1, 1);
+    expect(decide(kv, busy, state(1), memory, NOW).decision.desired).toBe(1);
+  });
+
   it('does not scale to zero when scale-to-zero is off', () => {
     const t = simulate({ policy: P, load: () => 0, durationSeconds: 1200 });
     expect(t.every((k) => k.desired === 1)).toBe(true);
+  });
+
+  it('at zero, a held request wakes the service even if the in-flight count could not be read', () => {
+    const d = decide(policy, steady(0, 0, { held: 1, inflight: -1 }), state(0), INITIAL_MEMORY, NOW);
+    expect(d.decision).toMatchObject({ desired: 1, reason: 'wake-from-zero' });
   });
 
   it('at zero with the gateway unreadable, says so and stays', () => {
@@ -523,8 +539,8 @@ describe('decide: bounds', () => {
       steady(0, 0),
       state(0),
       1,
-      'scale-up',
-      /minReplicas is 1/,
+      'clamped-to-bounds',
+      /0 groups is below minReplicas 1/,
     ],
   ];
   it.each(cases)('%s', (_name, overrides, history, st, desired, reason, message) => {

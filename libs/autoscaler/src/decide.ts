@@ -31,8 +31,10 @@ export function sampleLoad(metric: ScalingMetric, s: SignalSample): SampleLoad {
   const visible = s.groups.filter((g): g is NonNullable<typeof g> => g !== null);
   const missingGroups = s.groups.length - visible.length + Math.max(0, s.readyGroups - s.groups.length);
   const gatewayUnreadable = s.gatewayInflight < 0 || s.gatewayHeld < 0;
-  const held = gatewayUnreadable ? 0 : s.gatewayHeld;
-  const inflight = gatewayUnreadable ? 0 : s.gatewayInflight;
+  // Each count is used when it was read, even if the other was not (a wake signal may say "held"
+  // while the load hash could not be read).
+  const held = Math.max(0, s.gatewayHeld);
+  const inflight = Math.max(0, s.gatewayInflight);
   const requests = sum(visible.map((g) => g.running + g.waiting));
   let total: number;
   switch (metric) {
@@ -187,24 +189,8 @@ export function decide(
   };
 
   // Zero groups: only held (or in-flight) requests matter; they wake the service at once.
-  if (cur === 0) {
-    if (policy.minReplicas > 0) {
-      return scaleUp(
-        policy.minReplicas,
-        `At 0 groups but minReplicas is ${policy.minReplicas}`,
-        false,
-        policy.minReplicas,
-      );
-    }
-    if (!newest || newest.gatewayUnreadable) {
-      return finish(
-        0,
-        'hold-missing-metrics',
-        `At 0 groups and the gateway's held requests could not be read${newest ? '' : ' (no recent sample)'}: ` +
-          'staying at zero until they can be seen.',
-        0,
-      );
-    }
+  if (cur === 0 && policy.minReplicas === 0) {
+    // Any request seen recently wakes the service, even when part of the signal is missing.
     const load = Math.max(...panicSamples.map((l) => l.total), 0);
     const held = Math.max(...panicSamples.map((l) => l.held), 0);
     if (held > 0 || load > 0) {
@@ -216,6 +202,15 @@ export function decide(
         'wake-from-zero',
         `${plural(held, 'request')} held at 0 groups: starting ${plural(desired, 'group')} at once.`,
         desired,
+      );
+    }
+    if (!newest || newest.gatewayUnreadable) {
+      return finish(
+        0,
+        'hold-missing-metrics',
+        `At 0 groups and the gateway's held requests could not be read${newest ? '' : ' (no recent sample)'}: ` +
+          'staying at zero until they can be seen.',
+        0,
       );
     }
     return finish(0, 'within-target', 'At 0 groups and no request is waiting.', 0);
@@ -315,7 +310,7 @@ export function decide(
     policy.scaleToZero.enabled &&
     policy.minReplicas === 0 &&
     windowComplete &&
-    stableValue === 0 &&
+    stable.every((l) => l.idle) &&
     idleFor >= policy.scaleToZero.idleSeconds * 1000
   ) {
     return finish(
