@@ -9,6 +9,24 @@
 import { startEngine } from '@troupe/engine-sim';
 import { startClusterSim } from '../../../apps/cluster-sim/src';
 
+/**
+ * Every cluster simulator hands out pod IPs from 127.0.1.1 up, and each leader's engine listens on
+ * podIP:8000: with other simulators running on the machine (other benchmarks, e2e suites), this one's
+ * engines can fail to listen (EADDRINUSE) and its pods never become ready. The simulator has no option
+ * for where its pool starts, so the benchmark moves the pool's cursor (a private field) to a random
+ * place in 127.10.0.0 - 127.89.255.255; if the field is gone, the default range is used.
+ */
+function spreadPodIps(sim: Awaited<ReturnType<typeof startClusterSim>>): void {
+  const pool = (sim.kubelet as unknown as { ips?: { next?: unknown } }).ips;
+  if (!pool || typeof pool.next !== 'number') {
+    console.error('[backend] cannot move the pod IP pool: pod IPs start at 127.0.1.1');
+    return;
+  }
+  const second = 10 + Math.floor(Math.random() * 80);
+  const third = Math.floor(Math.random() * 256);
+  pool.next = ((127 << 24) | (second << 16) | (third << 8) | 1) >>> 0;
+}
+
 async function main() {
   const kubeconfigPath = process.argv[2];
   if (!kubeconfigPath) throw new Error('usage: backend.ts <kubeconfig path>');
@@ -28,6 +46,7 @@ async function main() {
     engineTpotMs: 0,
     engineTtftMs: 0,
   });
+  spreadPodIps(sim);
   let closing = false;
   const close = async () => {
     if (closing) return;

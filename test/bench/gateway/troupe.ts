@@ -180,6 +180,8 @@ export async function deployTroupe(o: {
     await waitUntil('the service READY', 120_000, async () => {
       service = await call('GET', `/api/v1/services/${name}${q}`);
       return service!.status.phase === 'READY' && (service!.status.observed?.leaderEndpoints.length ?? 0) > 0;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(service?.status)}`);
     });
     const svc = service!;
     const ep = svc.status.observed!.leaderEndpoints[0];
