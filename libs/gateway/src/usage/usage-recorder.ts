@@ -38,6 +38,7 @@ export class UsageRecorder implements OnModuleInit, OnModuleDestroy, OnApplicati
     this.buffer = new UsageBuffer(config.gatewayLimits.usage.bufferMax);
     this.flushMs = config.gatewayLimits.usage.flushMs;
     this.batchSize = config.gatewayLimits.usage.batchSize;
+    metrics.watchPending(() => this.buffer.pending);
   }
 
   onModuleInit(): void {
@@ -61,7 +62,6 @@ export class UsageRecorder implements OnModuleInit, OnModuleDestroy, OnApplicati
       }
       return;
     }
-    this.metrics.pending.set(this.buffer.pending);
     if (this.buffer.pending >= this.batchSize && !this.flushing && this.failures === 0) {
       setImmediate(() => void this.flush());
     }
@@ -74,7 +74,6 @@ export class UsageRecorder implements OnModuleInit, OnModuleDestroy, OnApplicati
   flush(): Promise<void> {
     this.flushing ??= this.writeAll().finally(() => {
       this.flushing = undefined;
-      this.metrics.pending.set(this.buffer.pending);
     });
     return this.flushing;
   }

@@ -9,6 +9,7 @@ export class UsageMetrics {
   readonly dropped: Counter<'cause'>;
   readonly flushFailures: Counter;
   readonly pending: Gauge;
+  private pendingSource: () => number = () => 0;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -28,12 +29,22 @@ export class UsageMetrics {
       help: 'Batch writes of usage records that failed (the batch is kept and retried).',
       registers,
     });
+    const source = () => this.pendingSource();
     this.pending = new Gauge({
       name: 'troupe_usage_records_pending',
       help: 'Usage records waiting in memory to be written.',
       registers,
+      // Read when scraped, so that recording an entry costs nothing here.
+      collect() {
+        this.set(source());
+      },
     });
     for (const cause of ['buffer_full', 'project_deleted', 'invalid', 'shutdown'])
       this.dropped.inc({ cause }, 0);
+  }
+
+  /** Where the pending gauge reads its value at scrape time. */
+  watchPending(source: () => number): void {
+    this.pendingSource = source;
   }
 }
