@@ -24,7 +24,7 @@
  * top costs are printed at the end).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,6 +33,7 @@ import { summarizeCpuProfile } from './gateway/cpuprofile';
 import { chatOnce, closedLoop, makePool, sequential, streamOnce, type Target } from './gateway/load';
 import { findNginx, type NginxProxy, startNginx } from './gateway/nginx';
 import { cpuMs, treeCpuMs } from './gateway/proc';
+import { percentile } from './gateway/stats';
 import { deployTroupe, type TroupeDeployment } from './gateway/troupe';
 
 const env = (name: string, fallback: number) => {
@@ -49,13 +50,6 @@ const MAX_TOKENS = env('BENCH_MAX_TOKENS', 16);
 const NGINX_WORKERS = env('BENCH_NGINX_WORKERS', 1);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 
-/** Nearest-rank percentile. */
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
 interface PathStats {
   latency: number[];
   ttft: number[];
@@ -67,6 +61,8 @@ interface PathStats {
   clientCpuMs: number;
   streamProxyCpuMs: number;
   streams: number;
+  /** When each measurement ran (monotonic clock, µs), to select profile samples. */
+  windows: { phase: 'c1' | 'cN' | 'stream'; from: number; to: number }[];
 }
 
 interface BenchPath extends Target {
@@ -98,19 +94,25 @@ function startBackend(
   });
 }
 
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
 const clientCpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 
 async function measureLatency(p: BenchPath, n: number) {
+  const from = monotonicUs();
   p.stats.latency.push(...(await sequential(n, () => chatOnce(p))));
+  p.stats.windows.push({ phase: 'c1', from, to: monotonicUs() });
 }
 
 async function measureThroughput(p: BenchPath, seconds: number) {
   const proxy0 = p.proxyCpu?.() ?? 0;
   const client0 = clientCpu();
+  const from = monotonicUs();
   const r = await closedLoop(CONCURRENCY, seconds * 1000, () => chatOnce(p));
+  p.stats.windows.push({ phase: 'cN', from, to: monotonicUs() });
   p.stats.proxyCpuMs += (p.proxyCpu?.() ?? 0) - proxy0;
   p.stats.clientCpuMs += clientCpu() - client0;
   p.stats.requests += r.requests;
@@ -120,7 +122,9 @@ async function measureThroughput(p: BenchPath, seconds: number) {
 
 async function measureStreams(p: BenchPath, n: number) {
   const proxy0 = p.proxyCpu?.() ?? 0;
+  const from = monotonicUs();
   const results = await sequential(n, () => streamOnce(p));
+  p.stats.windows.push({ phase: 'stream', from, to: monotonicUs() });
   p.stats.streamProxyCpuMs += (p.proxyCpu?.() ?? 0) - proxy0;
   p.stats.streams += n;
   p.stats.ttft.push(...results.map((r) => r.ttft));
@@ -202,6 +206,7 @@ async function main() {
       clientCpuMs: 0,
       streamProxyCpuMs: 0,
       streams: 0,
+      windows: [],
     });
     const paths: BenchPath[] = [];
     const add = (name: string, url: string, model: string, proxyCpu?: () => number) => {
@@ -290,6 +295,17 @@ async function main() {
       console.log(`| ${cells.join(' | ')} |`);
     }
     console.log('');
+    console.log(
+      'Tails at c=1 (p99.9 / max): ' +
+        paths
+          .map(
+            (p) =>
+              `${p.name} ${f2(percentile(p.stats.latency, 99.9))} / ${f2(Math.max(...p.stats.latency))} ms, ` +
+              `TTFT ${f2(percentile(p.stats.ttft, 99.9))} / ${f2(Math.max(...p.stats.ttft))} ms`,
+          )
+          .join('; '),
+    );
+    console.log('');
     if (gw) {
       const addedP50 = percentile(gw.latency, 50) - d50;
       const addedP99 = percentile(gw.latency, 99) - d99;
@@ -320,9 +336,25 @@ async function main() {
     if (troupe && PROFILE) {
       await troupe.stop(); // the profile is written when the process exits (stop() is idempotent)
       const dir = profileDir;
+      // The windows, for analysing the profile again later (cpuprofile.ts <file> [rows] [windows.json phase]).
+      writeFileSync(path.join(dir, 'windows.json'), JSON.stringify(gw!.windows));
       for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
-        console.log(`\nGateway CPU profile ${path.join(dir, f)}:`);
-        console.log(summarizeCpuProfile(path.join(dir, f)));
+        const file = path.join(dir, f);
+        const phases = [
+          ['cN', `non-streaming requests at c=${CONCURRENCY}`],
+          ['c1', 'non-streaming requests at c=1'],
+          ['stream', 'streams at c=1'],
+        ] as const;
+        for (const [phase, what] of phases) {
+          console.log(`\nGateway CPU profile, ${what} (measurement windows only), ${file}:`);
+          console.log(
+            summarizeCpuProfile(
+              file,
+              25,
+              gw!.windows.filter((w) => w.phase === phase),
+            ),
+          );
+        }
       }
     }
   } finally {

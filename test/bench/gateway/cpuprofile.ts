@@ -1,7 +1,8 @@
 /**
  * Summary of a V8 `.cpuprofile` (from `node --cpu-prof`): where the process spent its samples, by
  * function (self and inclusive time) and by package. Used by the gateway benchmark with BENCH_PROFILE=1,
- * and runnable alone: `npx tsx test/bench/gateway/cpuprofile.ts <file.cpuprofile> [rows]`.
+ * and runnable alone: `npx tsx test/bench/gateway/cpuprofile.ts <file.cpuprofile> [rows] [windows.json [phase]]`
+ * (the benchmark writes windows.json, the measurement windows, next to the profile).
  */
 import { readFileSync } from 'node:fs';
 
@@ -43,12 +44,28 @@ function frameKey(n: ProfileNode): string {
   return `${functionName || '(anonymous)'} ${short ? `${short}:${lineNumber + 1}` : ''}`.trim();
 }
 
-export function summarizeCpuProfile(file: string, rows = 25): string {
+/** A time window on the monotonic clock, in microseconds (`process.hrtime.bigint() / 1000n`). */
+export interface Window {
+  from: number;
+  to: number;
+}
+
+/**
+ * Summary of the samples taken inside `windows` (all samples when none). V8 stamps samples with the
+ * monotonic clock (CLOCK_MONOTONIC on Linux), the clock of `process.hrtime` in every process, so
+ * another process's windows select the samples of a measurement phase.
+ */
+export function summarizeCpuProfile(file: string, rows = 25, windows?: Window[]): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++)
-    selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  const inWindow = (t: number) => !windows || windows.some((w) => t >= w.from && t < w.to);
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    // A sample stands for the interval before it.
+    if (inWindow(t)) selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const idle = p.nodes
     .filter((n) => n.callFrame.functionName === '(idle)')
@@ -60,13 +77,26 @@ export function summarizeCpuProfile(file: string, rows = 25): string {
   const inclByFn = new Map<string, number>();
   const parents = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
+  // WebAssembly has no script URL: charge it to the package that called into it (undici's llhttp,
+  // Prisma's query compiler).
+  const wasmOwner = (id: number): string => {
+    for (let a = parents.get(id); a !== undefined; a = parents.get(a)) {
+      const url = byId.get(a)!.callFrame.url;
+      if (url && !url.startsWith('wasm://')) return areaOf(url);
+    }
+    return '?';
+  };
   for (const n of p.nodes) {
     const us = selfUs.get(n.id) ?? 0;
     if (!us || n.callFrame.functionName === '(idle)') continue;
     const k = frameKey(n);
     selfByFn.set(k, (selfByFn.get(k) ?? 0) + us);
     const area =
-      n.callFrame.functionName === '(garbage collector)' ? '(garbage collector)' : areaOf(n.callFrame.url);
+      n.callFrame.functionName === '(garbage collector)'
+        ? '(garbage collector)'
+        : n.callFrame.url.startsWith('wasm://')
+          ? `wasm of ${wasmOwner(n.id)}`
+          : areaOf(n.callFrame.url);
     selfByArea.set(area, (selfByArea.get(area) ?? 0) + us);
     // Inclusive: charge every distinct function on the stack once.
     const seen = new Set<string>();
@@ -86,9 +116,10 @@ export function summarizeCpuProfile(file: string, rows = 25): string {
       .map(([k, us]) => `  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
       .join('\n');
   return [
-    `busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled (percentages of busy time)`,
+    `busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled` +
+      `${windows ? ` in ${windows.length} windows` : ''} (percentages of busy time)`,
     'self time by package / area:',
-    table(selfByArea, 20),
+    table(selfByArea, 16),
     'self time by function:',
     table(selfByFn, rows),
     'inclusive time by function (project code and proxying libraries):',
@@ -97,10 +128,15 @@ export function summarizeCpuProfile(file: string, rows = 25): string {
 }
 
 if (require.main === module) {
-  const [file, rows] = process.argv.slice(2);
+  const [file, rows, windowsFile, phase] = process.argv.slice(2);
   if (!file) {
-    console.error('usage: cpuprofile.ts <file.cpuprofile> [rows]');
+    console.error('usage: cpuprofile.ts <file.cpuprofile> [rows] [windows.json [phase]]');
     process.exit(2);
   }
-  console.log(summarizeCpuProfile(file, rows ? Number(rows) : 25));
+  const windows = windowsFile
+    ? (JSON.parse(readFileSync(windowsFile, 'utf8')) as (Window & { phase: string })[]).filter(
+        (w) => !phase || w.phase === phase,
+      )
+    : undefined;
+  console.log(summarizeCpuProfile(file, rows ? Number(rows) : 25, windows));
 }
