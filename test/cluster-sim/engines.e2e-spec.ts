@@ -53,7 +53,8 @@ describe('engines', () => {
       return isReady(p) ? p : undefined;
     });
     ip = pod.status?.podIP as string;
-    expect(ip).toMatch(/^127\.0\.\d+\.\d+$/);
+    expect(ip).toMatch(/^127\.\d+\.\d+\.\d+$/);
+    expect(ip.startsWith('127.0.0.')).toBe(false);
     const health = await fetch(`http://${ip}:8080/health`);
     expect(health.status).toBe(200);
     const models = (await (await fetch(`http://${ip}:8080/v1/models`)).json()) as { data: { id: string }[] };

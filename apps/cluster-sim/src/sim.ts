@@ -41,6 +41,11 @@ export interface ClusterSimOptions {
   engineKvCacheTokens?: number;
   /** Start simulated vLLM engines for pods that run vLLM (default true). */
   engines?: boolean;
+  /**
+   * First pod IP (e.g. 127.0.1.1). Default: a random /24 in 127.0.1.0-127.99.255.0, so simulators
+   * running at the same time on one machine do not give two pods the same IP:port.
+   */
+  podIpStart?: string;
   /** Path of the LWS CRD; `false` for the built-in condensed schema; default: search ../shared/reference. */
   crdPath?: string | false;
   /** Watch history kept for resuming (events). Default 20000. */
@@ -93,6 +98,7 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
       podReadyMs: options.podReadyMs ?? 0,
       probePeriodMs: options.probePeriodMs ?? 100,
       enableEngines: options.engines ?? true,
+      podIpStart: options.podIpStart,
       engines: {
         maxNumSeqs: options.engineMaxSeqs,
         tpotMs: options.engineTpotMs,

@@ -125,7 +125,30 @@ export function loadKubeConfig(settings: KubeConfigSettings): KubeConfig {
   if (settings.kubeconfigPath) kc.loadFromFile(settings.kubeconfigPath);
   else if (settings.inCluster) kc.loadFromCluster();
   else throw new Error('Kubernetes settings name neither a kubeconfig nor in-cluster configuration');
+  reuseConnections(kc);
   return kc;
+}
+
+/**
+ * client-node 1.x builds a new Agent for every API call (no keep-alive): each call opens a TCP
+ * connection, and against a real API server does a TLS handshake. Agents are made from the
+ * kubeconfig's TLS settings, which do not change, so one keep-alive agent per option set is kept and
+ * reused. (Bearer tokens travel in headers, set per call as before.)
+ */
+function reuseConnections(kc: KubeConfig): void {
+  type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => http.Agent;
+  const target = kc as unknown as { createAgent: AgentFactory };
+  const original = target.createAgent.bind(kc);
+  const agents = new Map<string, http.Agent>();
+  target.createAgent = (cluster, options) => {
+    const key = JSON.stringify([(cluster as { server?: string } | null)?.server, options]);
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = original(cluster, { ...options, keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IpPool } from './ip-pool';
+import { IpPool, randomStart } from './ip-pool';
 
 describe('IpPool', () => {
   it('hands out 127.0.1.x first, skips .0 and .255, and keeps addresses unique', () => {
@@ -13,5 +13,16 @@ describe('IpPool', () => {
     pool.release('127.0.1.1');
     expect(pool.size).toBe(299);
     expect(pool.allocate()).not.toBe('127.0.1.1');
+  });
+
+  it('starts where asked, and randomStart spreads simulators over the range on /24 boundaries', () => {
+    expect(new IpPool('127.42.7.1').allocate()).toBe('127.42.7.1');
+    expect(() => new IpPool('10.0.0.1')).toThrow(/outside/);
+    const starts = new Set(Array.from({ length: 50 }, () => randomStart()));
+    expect(starts.size).toBeGreaterThan(40);
+    for (const s of starts) {
+      expect(s).toMatch(/^127\.\d+\.\d+\.1$/);
+      expect(new IpPool(s).allocate()).toBe(s);
+    }
   });
 });

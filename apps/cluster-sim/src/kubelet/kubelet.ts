@@ -11,7 +11,7 @@ import type { Condition } from '../types/meta';
 import type { ContainerStatus, Node, Pod, PodStatus } from '../types/workloads';
 import { nowRfc3339 } from '../util/duration';
 import { launchEngine, vllmOf, type EngineDefaults, type EngineHandle, type VllmCommand } from './engines';
-import { IpPool } from './ip-pool';
+import { IpPool, randomStart } from './ip-pool';
 
 export interface KubeletOptions {
   podStartMs: number;
@@ -21,6 +21,8 @@ export interface KubeletOptions {
   engines: EngineDefaults;
   /** Start engines for vLLM pods (default true). */
   enableEngines: boolean;
+  /** First pod IP handed out; default a random /24 in 127.0.1.0-127.99.255.0 (see ip-pool.ts). */
+  podIpStart?: string;
 }
 
 interface Runtime {
@@ -55,7 +57,7 @@ const SOURCE = (node: string): { component: string; host: string } => ({ compone
 
 export class Kubelet {
   private readonly runtimes = new Map<string, Runtime>();
-  private readonly ips = new IpPool();
+  private readonly ips: IpPool;
   private readonly downNodes = new Set<string>();
   private closed = false;
 
@@ -64,7 +66,9 @@ export class Kubelet {
     private readonly recorder: EventRecorder,
     private readonly o: KubeletOptions,
     private readonly log: (msg: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.ips = new IpPool(o.podIpStart ?? randomStart());
+  }
 
   onEvent(ev: StoreEvent): void {
     if (ev.resource !== RES.pods || this.closed) return;

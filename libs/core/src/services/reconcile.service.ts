@@ -14,7 +14,8 @@ import {
 import { LWS_LABELS } from '@troupe/lws';
 import { expectedReplicas, ReplicasFacts, replicasToApply } from './replicas';
 import { observe, PodFacts } from './service-phase';
-import { ServiceRepository, ServiceRow } from './service.repository';
+import { ModelRepository, VersionRow } from '../models/model.repository';
+import { ServiceCore, ServiceRepository } from './service.repository';
 import { RECONCILER, S3_CREDENTIALS_SECRET, ServiceService } from './service.service';
 import { ObservedState, ServicePhase } from './service.types';
 
@@ -29,22 +30,35 @@ export class ReconcileService {
   /** Namespaces whose prerequisites (LWS API served, namespace, S3 credentials Secret) were ensured recently. */
   private readonly prepared = new Map<string, number>();
   private static readonly PREPARED_TTL_MS = 60_000;
+  /** Namespaces being prepared now: concurrent reconciles wait for the same work. */
+  private readonly preparing = new Map<string, Promise<void>>();
+  /** READY model versions are immutable: what rendering needs of them is read once. */
+  private readonly versions = new Map<string, VersionRow>();
+  private static readonly VERSION_CACHE_MAX = 1_000;
+  /** Running status refreshes per service id; `again` asks for one more pass. */
+  private readonly refreshing = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** How long after an apply an unchanged LWS is taken to still show the previous template. */
+  private static readonly STALE_STATUS_MS = 30_000;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     private readonly services: ServiceRepository,
+    private readonly models: ModelRepository,
     private readonly serviceService: ServiceService,
     private readonly kube: KubeClient,
     private readonly cache: KubeWatchCache,
   ) {}
 
   async reconcile(serviceId: string): Promise<void> {
-    const row = await this.services.findById(serviceId);
+    const row = await this.services.findCoreById(serviceId);
     if (!row || row.phase === 'DELETED') return;
     try {
       if (row.deletedAt) return await this.teardown(row);
-      await this.prepareNamespace(row.namespace);
-      const lws = this.serviceService.renderRow(row);
+      const [version] = await Promise.all([
+        this.version(row.modelVersionId),
+        this.prepareNamespace(row.namespace),
+      ]);
+      const lws = this.serviceService.renderRow({ ...row, modelVersion: version });
       const facts = replicaFacts(row);
       const existing = this.cache.configured ? this.cache.getLws(row.namespace, row.name) : undefined;
       const replicas = replicasToApply(facts, Boolean(existing));
@@ -58,15 +72,21 @@ export class ReconcileService {
         );
       }
       if (replicas !== undefined) lws.spec.replicas = replicas;
-      await this.kube.applyLws(lws, RECONCILER, { force: true, omitReplicas: replicas === undefined });
+      const applied = await this.kube.applyLws(lws, RECONCILER, {
+        force: true,
+        omitReplicas: replicas === undefined,
+      });
       const firstApply = row.appliedGeneration !== row.generation;
-      // A new generation over a running service starts a rolling update: say so now rather than
-      // leave the previous READY showing until the controller's status catches up.
-      const rollout = firstApply && row.appliedGeneration !== null && row.phase !== 'PENDING';
-      await this.services.update(row.id, {
+      // A new generation over a running service starts a rolling update when the LWS spec changed:
+      // say so now rather than leave the previous READY showing until the controller's status
+      // catches up (refreshStatus keeps it until the LWS changes after this apply).
+      const specChanged = !existing || applied.metadata.generation !== existing.metadata.generation;
+      const rollout = firstApply && specChanged && row.appliedGeneration !== null && row.phase !== 'PENDING';
+      await this.services.updateCore(row.id, {
         appliedGeneration: row.generation,
+        appliedResourceVersion: applied.metadata.resourceVersion ?? null,
+        appliedAt: new Date(),
         lastError: null,
-        ...(row.phase === 'PENDING' ? { phase: 'DEPLOYING', phaseReason: 'LeaderWorkerSet applied' } : {}),
         ...(rollout ? { phase: 'UPDATING', phaseReason: `rolling out generation ${row.generation}` } : {}),
       });
       if (rollout && row.phase !== 'UPDATING') {
@@ -85,12 +105,14 @@ export class ReconcileService {
           `LeaderWorkerSet ${row.namespace}/${row.name} applied (generation ${row.generation})`,
         );
       }
-      // Observed state follows from the watch cache (ServiceWatcher), not from here.
+      // The phase follows from what the cluster shows (the watch cache), written by the same
+      // serialised refresh the watcher uses.
+      await this.refreshStatus(row.id);
     } catch (err) {
       this.prepared.delete(row.namespace);
       const message = err instanceof Error ? err.message : String(err);
       if (message !== row.lastError) {
-        await this.services.update(row.id, { lastError: message });
+        await this.services.updateCore(row.id, { lastError: message });
         await this.services.addEvent(row.id, 'Warning', 'ReconcileFailed', message);
       }
       this.logger.warn(`reconcile ${row.namespace}/${row.name}: ${message}`);
@@ -106,6 +128,29 @@ export class ReconcileService {
   private async prepareNamespace(namespace: string): Promise<void> {
     const at = this.prepared.get(namespace);
     if (at !== undefined && Date.now() - at < ReconcileService.PREPARED_TTL_MS) return;
+    let pending = this.preparing.get(namespace);
+    if (!pending) {
+      pending = this.doPrepareNamespace(namespace).finally(() => this.preparing.delete(namespace));
+      this.preparing.set(namespace, pending);
+    }
+    await pending;
+  }
+
+  private async version(id: string): Promise<VersionRow> {
+    const cached = this.versions.get(id);
+    if (cached) return cached;
+    const version = await this.models.findVersionById(id);
+    if (!version) throw new Error(`model version ${id} no longer exists`);
+    if (version.state === 'READY') {
+      if (this.versions.size >= ReconcileService.VERSION_CACHE_MAX) {
+        this.versions.delete(this.versions.keys().next().value!);
+      }
+      this.versions.set(id, version);
+    }
+    return version;
+  }
+
+  private async doPrepareNamespace(namespace: string): Promise<void> {
     await this.kube.assertLwsApi();
     await this.kube.ensureNamespace(namespace);
     if (this.config.s3) {
@@ -120,9 +165,9 @@ export class ReconcileService {
     this.prepared.set(namespace, Date.now());
   }
 
-  private async teardown(row: ServiceRow): Promise<void> {
+  private async teardown(row: ServiceCore): Promise<void> {
     await this.kube.deleteLws(row.namespace, row.name);
-    await this.services.update(row.id, {
+    await this.services.updateCore(row.id, {
       phase: 'DELETED',
       phaseReason: 'LeaderWorkerSet deleted',
       observed: undefined,
@@ -136,11 +181,37 @@ export class ReconcileService {
     );
   }
 
-  /** Recomputes observed state and phase from the watch cache; records an event when the phase changes. */
+  /**
+   * Recomputes observed state and phase from the watch cache and writes them when they changed (with
+   * an event when the phase changes). One refresh per service at a time — two overlapping ones could
+   * write an older view over a newer one —; a request that arrives while one runs makes it run once
+   * more after, reading the row and the cache afresh.
+   */
   async refreshStatus(serviceId: string): Promise<void> {
     if (!this.cache.configured) return;
-    const row = await this.services.findById(serviceId);
-    if (!row || row.phase === 'DELETED' || row.deletedAt) return;
+    const inFlight = this.refreshing.get(serviceId);
+    if (inFlight) {
+      inFlight.again = true;
+      return inFlight.done;
+    }
+    const entry: { again: boolean; done: Promise<void> } = { again: false, done: Promise.resolve() };
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          const row = await this.services.findCoreById(serviceId);
+          if (row) await this.writeStatus(row);
+        } while (entry.again);
+      } finally {
+        this.refreshing.delete(serviceId);
+      }
+    })();
+    this.refreshing.set(serviceId, entry);
+    return entry.done;
+  }
+
+  private async writeStatus(row: ServiceCore): Promise<void> {
+    if (row.phase === 'DELETED' || row.deletedAt) return;
     const lws = this.cache.getLws(row.namespace, row.name);
     const pods: PodFacts[] = this.cache.podsOf(row.namespace, row.name).map((p) => {
       const problem = podProblem(p);
@@ -159,12 +230,21 @@ export class ReconcileService {
       };
     });
     const { phase, reason, observed } = observe(lws, pods, expectedReplicas(replicaFacts(row)), new Date());
-    // An applied generation not yet rolled out shows as updating even before the LWS condition flips.
-    const finalPhase: ServicePhase =
-      row.appliedGeneration !== row.generation && phase === 'READY' ? 'UPDATING' : phase;
+    // A generation not yet applied, or applied but not yet seen by the LWS controller (the LWS has
+    // not changed since that apply, for up to STALE_STATUS_MS), shows as updating: the LWS status
+    // still describes the previous template.
+    const notApplied = row.appliedGeneration !== row.generation;
+    const statusStale =
+      row.phase === 'UPDATING' &&
+      lws !== undefined &&
+      row.appliedResourceVersion !== null &&
+      lws.metadata.resourceVersion === row.appliedResourceVersion &&
+      row.appliedAt !== null &&
+      Date.now() - row.appliedAt.getTime() < ReconcileService.STALE_STATUS_MS;
+    const finalPhase: ServicePhase = (notApplied || statusStale) && phase === 'READY' ? 'UPDATING' : phase;
     const previous = row.observed as unknown as ObservedState | null;
     if (row.phase === finalPhase && row.phaseReason === reason && sameObserved(previous, observed)) return;
-    await this.services.update(row.id, {
+    await this.services.updateCore(row.id, {
       phase: finalPhase,
       phaseReason: reason,
       observed: observed as unknown as object,
@@ -198,7 +278,7 @@ function sameObserved(a: ObservedState | null, b: ObservedState): boolean {
   return strip(a) === strip(b);
 }
 
-function replicaFacts(row: ServiceRow): ReplicasFacts {
+function replicaFacts(row: ServiceCore): ReplicasFacts {
   return {
     spec: row.spec as unknown as ReplicasFacts['spec'],
     autoscaling: row.autoscaling as ReplicasFacts['autoscaling'],

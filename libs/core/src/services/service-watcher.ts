@@ -4,6 +4,9 @@ import { KubeCacheEvent, KubeWatchCache } from '@troupe/kube';
 import { ReconcileService } from './reconcile.service';
 import { ServiceRepository } from './service.repository';
 
+/** Changes to one LWS and its pods within this window are written as one status update. */
+const STATUS_DEBOUNCE_MS = 20;
+
 /**
  * Worker role: follows the cluster through the watch cache and writes each service's observed state
  * within moments of a change (debounced per service). An LWS that disappears without Troupe deleting
@@ -15,6 +18,9 @@ export class ServiceWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Keys whose LWS was seen deleted since the last refresh (the debounce must not lose it). */
   private readonly lwsDeleted = new Set<string>();
+  /** Keys with a refresh running, and keys that changed again meanwhile (refreshed once more after). */
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
   private unsubscribe?: () => void;
 
   constructor(
@@ -44,16 +50,36 @@ export class ServiceWatcher implements OnApplicationBootstrap, OnModuleDestroy {
       key,
       setTimeout(() => {
         this.timers.delete(key);
-        const deleted = this.lwsDeleted.delete(key);
-        void this.refresh(e.namespace, lwsName, deleted).catch((err: Error) =>
-          this.logger.warn(`status of ${key}: ${err.message}`),
-        );
-      }, 50),
+        void this.run(key, e.namespace, lwsName);
+      }, STATUS_DEBOUNCE_MS),
     );
   }
 
+  /**
+   * One refresh per LWS at a time: two overlapping refreshes could write an older view over a newer
+   * one. A change that arrives while one runs marks the key dirty, and it runs once more after.
+   */
+  private async run(key: string, namespace: string, name: string): Promise<void> {
+    if (this.running.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    this.running.add(key);
+    try {
+      do {
+        this.dirty.delete(key);
+        const deleted = this.lwsDeleted.delete(key);
+        await this.refresh(namespace, name, deleted).catch((err: Error) =>
+          this.logger.warn(`status of ${key}: ${err.message}`),
+        );
+      } while (this.dirty.has(key));
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
   private async refresh(namespace: string, name: string, lwsDeleted: boolean): Promise<void> {
-    const row = await this.services.findLiveInNamespace(namespace, name);
+    const row = await this.services.findCoreLiveInNamespace(namespace, name);
     if (!row) return;
     if (lwsDeleted && !row.deletedAt) {
       await this.services.addEvent(
@@ -62,7 +88,8 @@ export class ServiceWatcher implements OnApplicationBootstrap, OnModuleDestroy {
         'LeaderWorkerSetMissing',
         'the LeaderWorkerSet was deleted outside Troupe; re-applying it',
       );
-      await this.reconciler.reconcile(row.id).catch(() => undefined);
+      // reconcile refreshes the status when it has applied.
+      return this.reconciler.reconcile(row.id).catch(() => undefined);
     }
     await this.reconciler.refreshStatus(row.id);
   }

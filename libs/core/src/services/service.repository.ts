@@ -7,6 +7,8 @@ const withVersion = {
   include: { modelVersion: { include: { model: true, files: true } }, project: true },
 } as const;
 export type ServiceRow = Prisma.InferenceServiceGetPayload<typeof withVersion>;
+/** The service row alone: what status writes and hot paths read (one query, no relations). */
+export type ServiceCore = Prisma.InferenceServiceGetPayload<object>;
 
 /** The only code that touches inference_services and service_events. */
 @Injectable()
@@ -20,8 +22,8 @@ export class ServiceRepository {
     namespace: string;
     modelVersionId: string;
     spec: object;
-  }): Promise<ServiceRow> {
-    return this.prisma.inferenceService.create({ data: { id: newId(), ...data }, ...withVersion });
+  }): Promise<ServiceCore> {
+    return this.prisma.inferenceService.create({ data: { id: newId(), ...data } });
   }
 
   list(scope: TenantScope, page: { limit: number; offset: number }): Promise<ServiceRow[]> {
@@ -41,6 +43,10 @@ export class ServiceRepository {
     });
   }
 
+  findCoreByName(projectId: string, name: string): Promise<ServiceCore | null> {
+    return this.prisma.inferenceService.findUnique({ where: { projectId_name: { projectId, name } } });
+  }
+
   /** For background jobs, after the tenant check of the request that enqueued them. */
   findById(id: string): Promise<ServiceRow | null> {
     return this.prisma.inferenceService.findUnique({ where: { id }, ...withVersion });
@@ -52,6 +58,21 @@ export class ServiceRepository {
       where: { namespace, name, phase: { not: 'DELETED' } },
       ...withVersion,
     });
+  }
+
+  /** `findById` without relations (one query). */
+  findCoreById(id: string): Promise<ServiceCore | null> {
+    return this.prisma.inferenceService.findUnique({ where: { id } });
+  }
+
+  /** `findLiveInNamespace` without relations (one query): the watcher's lookup. */
+  findCoreLiveInNamespace(namespace: string, name: string): Promise<ServiceCore | null> {
+    return this.prisma.inferenceService.findFirst({ where: { namespace, name, phase: { not: 'DELETED' } } });
+  }
+
+  /** An update that returns nothing (one statement): status writes from the reconciler and watcher. */
+  async updateCore(id: string, data: Prisma.InferenceServiceUpdateManyMutationInput): Promise<void> {
+    await this.prisma.inferenceService.updateMany({ where: { id }, data });
   }
 
   /** Services the watcher and the resync follow: not yet deleted. */

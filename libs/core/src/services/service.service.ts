@@ -18,7 +18,7 @@ import {
 import { QueueName, QueueProducer, RedisService } from '@troupe/queue';
 import { Principal, projectFor, scopeOf } from '../auth/principal';
 import { ModelRepository } from '../models/model.repository';
-import { ServiceRepository, ServiceRow } from './service.repository';
+import { ServiceCore, ServiceRepository, ServiceRow } from './service.repository';
 import {
   ObservedState,
   SERVICES_CHANGED_CHANNEL,
@@ -103,9 +103,11 @@ export class ServiceService {
     const manifest = this.render({ name: input.name, namespace, projectId, servedModelName, spec, version });
     if (dryRun) return { spec, manifest };
 
-    const existing = await this.services.findByName(projectId, input.name);
+    const [existing, clash] = await Promise.all([
+      this.services.findCoreByName(projectId, input.name),
+      this.services.findCoreLiveInNamespace(namespace, input.name),
+    ]);
     if (existing?.phase === 'DELETED') await this.services.remove(existing.id);
-    const clash = await this.services.findLiveInNamespace(namespace, input.name);
     if (clash && clash.projectId !== projectId) {
       // The LWS name is the service name: one per namespace, whoever owns it.
       throw new AppException(
@@ -113,7 +115,7 @@ export class ServiceService {
         `The name "${input.name}" is taken in namespace "${namespace}"; choose another name`,
       );
     }
-    let row: ServiceRow;
+    let row: ServiceCore;
     try {
       row = await this.services.create({
         projectId,
@@ -140,7 +142,7 @@ export class ServiceService {
     );
     await this.enqueueReconcile(row.id);
     await this.announceChange(row.id, row.projectId);
-    return { service: this.map(row), spec, manifest };
+    return { service: this.map({ ...row, modelVersion: version }), spec, manifest };
   }
 
   async list(principal: Principal, page: { limit: number; offset: number }): Promise<ServiceView[]> {
@@ -274,7 +276,7 @@ export class ServiceService {
     );
   }
 
-  renderRow(row: ServiceRow): LeaderWorkerSet {
+  renderRow(row: ServiceCore & { modelVersion: ServiceRow['modelVersion'] }): LeaderWorkerSet {
     return this.render({
       name: row.name,
       namespace: row.namespace,
@@ -421,7 +423,7 @@ export class ServiceService {
     return row;
   }
 
-  map(r: ServiceRow): ServiceView {
+  map(r: ServiceCore & { modelVersion: { version: string; model: { name: string } } }): ServiceView {
     return {
       id: r.id,
       projectId: r.projectId,
