@@ -290,7 +290,39 @@ async function main() {
     const marks: { t: number; label: string }[] = [];
     let stepAt = 0;
     let groupsBefore = 1;
+    // 20 s into the 4× phase, the pods of any group not ready yet (for the report).
+    const stuckPods: string[] = [];
+    const inspect = async () => {
+      const l = await lwsState(SERVICE);
+      if (l.ready >= l.desired) return;
+      const pods = await simCall(
+        'GET',
+        `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`leaderworkerset.sigs.k8s.io/name=${SERVICE}`)}`,
+      );
+      for (const p of pods.items as {
+        metadata: { name: string };
+        spec: { nodeName?: string };
+        status: {
+          phase: string;
+          conditions?: { type: string; status: string; reason?: string; message?: string }[];
+        };
+      }[]) {
+        const ready = p.status.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status === 'True') continue;
+        const why = p.status.conditions
+          ?.filter((c) => c.status !== 'True')
+          .map(
+            (c) =>
+              `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`,
+          );
+        stuckPods.push(
+          `${p.metadata.name} ${p.status.phase} node=${p.spec.nodeName ?? '-'} ${why?.join('; ') ?? ''}`,
+        );
+      }
+    };
     for (const [i, phase] of PHASES.entries()) {
+      if (phase.clients === Math.max(...PHASES.map((p) => p.clients)))
+        setTimeout(() => void inspect().catch(() => undefined), 20_000);
       if (i > 0 && phase.clients > PHASES[i - 1].clients && stepAt === 0) {
         stepAt = Date.now();
         groupsBefore = lws[lws.length - 1]?.desired ?? 1;
@@ -319,6 +351,12 @@ async function main() {
       .sort((a, b) => a.at - b.at);
     const scaleUps = events.filter((e) => ['ScaleUp', 'PanicScaleUp'].includes(e.reason)).map((e) => e.at);
     const reaction = reactionTimes({ stepAt, groupsBefore, scaleUpDecisions: scaleUps, lws });
+
+    // Groups asked for but never ready during the run: say what their pods were doing.
+    if (stuckPods.length > 0) {
+      console.log('\npods of groups that were asked for but not ready (seen during the 4× phase):');
+      for (const p of stuckPods) console.log(`  ${p}`);
+    }
 
     // Baseline, same run: the same LWS straight on the simulator, scaled 1 -> peak by hand.
     const manifest = (await call('POST', `/api/v1/services?dryRun=true`, { ...spec, name: 'baseline' }))
