@@ -128,7 +128,16 @@ export async function startGatewayStack(env: Record<string, string> = {}): Promi
         },
       });
       if (r.status !== 202) throw new Error(`create service: ${r.status} ${r.text}`);
-      await until(`${name}: ${ready} ready group(s) routed`, () => endpointsOf(t, name) === ready);
+      await until(
+        `${name}: ${ready} ready group(s) routed`,
+        () => endpointsOf(t, name) === ready,
+        30_000,
+      ).catch(async (err: Error) => {
+        // Say where it stuck: the service's observed state and the engines the simulator runs.
+        const status = (await t.call('GET', `/api/v1/services/${name}`, { key: member })).body?.status;
+        const pods = (await engines(name)).map((e) => `${e.pod} ready=${e.ready}`);
+        throw new Error(`${err.message}; status ${JSON.stringify(status)}; engines ${pods.join(', ')}`);
+      });
       return r.body.id as string;
     },
     engines,

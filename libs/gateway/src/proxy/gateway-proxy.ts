@@ -17,7 +17,7 @@ import { ServiceTable } from '../routing/service-table';
 import { GatewayError } from './gateway-error';
 import { OpenAiEndpoint, parseRequest, ParsedRequest } from './request-body';
 import { UpstreamAgent } from './upstream';
-import { SseRelay, UsageTail } from './usage';
+import { SseRelay, usageFromJsonText, UsageTail } from './usage';
 
 /** A request as the route hands it over: the body is read (bounded by GATEWAY_BODY_LIMIT_BYTES). */
 export interface GatewayRequest {
@@ -43,6 +43,13 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
 ]);
+
+/**
+ * A non-streamed answer whose announced length is at most this is sent to the client in one write
+ * (head and body together) once complete: engines send such bodies in one piece anyway, and one
+ * syscall instead of several is most of what a proxy costs.
+ */
+const WHOLE_BODY_MAX_BYTES = 1 << 20;
 
 class UpstreamTimeout extends Error {
   constructor(readonly phase: 'first byte' | 'idle') {
@@ -333,10 +340,11 @@ class Exchange {
     this.completionTokens = completion;
   }
 
-  /** The upstream response ended cleanly. */
-  complete(): void {
-    if (!this.headSent) this.writePassHead(this.status || 200, undefined, '0');
-    this.res.end();
+  /** The upstream response ended cleanly; `body` is the rest to send with the end. */
+  complete(body?: Buffer): void {
+    if (!this.headSent) this.writePassHead(this.status || 200, undefined, String(body?.length ?? 0));
+    if (body && body.length > 0) this.res.end(body);
+    else this.res.end();
     this.finish();
   }
 
@@ -482,6 +490,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   private contentLength?: string;
   private relay?: SseRelay;
   private tail?: UsageTail;
+  /** Chunks of a small non-streamed body, sent in one write when complete. */
+  private whole?: Buffer[];
   private errorBody: Buffer[] = [];
   private firstByte = true;
   private discarded = false;
@@ -544,7 +554,9 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.mode = 'error-body';
     } else {
       this.mode = 'pass';
-      if (statusCode === 200) this.tail = new UsageTail();
+      const length = this.contentLength === undefined ? NaN : Number(this.contentLength);
+      if (length >= 0 && length <= WHOLE_BODY_MAX_BYTES) this.whole = [];
+      else if (statusCode === 200) this.tail = new UsageTail();
     }
     return true;
   }
@@ -563,6 +575,10 @@ class Attempt implements Dispatcher.DispatchHandler {
         if (!this.ex.isHeadSent) this.ex.writeStreamHead();
         break;
       case 'pass':
+        if (this.whole) {
+          this.whole.push(chunk);
+          return true;
+        }
         this.tail?.push(chunk);
         if (!this.ex.isHeadSent) this.ex.writePassHead(this.status, this.contentType, this.contentLength);
         out = chunk;
@@ -594,6 +610,14 @@ class Attempt implements Dispatcher.DispatchHandler {
       if (rest.length > 0) ex.res.write(rest);
       const u = this.relay!.usage;
       if (u) ex.setUsage(u.promptTokens, u.completionTokens);
+    } else if (this.whole) {
+      const body = this.whole.length === 1 ? this.whole[0] : Buffer.concat(this.whole);
+      if (this.status === 200) {
+        const u = usageFromJsonText(body.length > 8192 ? body.subarray(body.length - 8192) : body);
+        if (u) ex.setUsage(u.promptTokens, u.completionTokens);
+      }
+      if (!ex.isHeadSent) ex.writePassHead(this.status, this.contentType, String(body.length));
+      return ex.complete(body);
     } else {
       const u = this.tail?.usage();
       if (u) ex.setUsage(u.promptTokens, u.completionTokens);
