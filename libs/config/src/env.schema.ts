@@ -71,7 +71,7 @@ export const ENV = {
     doc: 'PostgreSQL connection URL (required).',
     secret: true,
   },
-  DATABASE_POOL_MAX: { schema: int(1, 500).default(10), doc: 'Maximum PostgreSQL connections per process.' },
+  DATABASE_POOL_MAX: { schema: int(1, 500).default(20), doc: 'Maximum PostgreSQL connections per process.' },
   REDIS_URL: {
     schema: url(['redis:', 'rediss:']),
     doc: 'Redis URL for queues, counters and pub/sub (required).',

@@ -7,6 +7,11 @@ const withVersion = {
   include: { modelVersion: { include: { model: true, files: true } }, project: true },
 } as const;
 export type ServiceRow = Prisma.InferenceServiceGetPayload<typeof withVersion>;
+/** What a listing shows of the model version (fewer and lighter queries than `withVersion`). */
+const withVersionName = {
+  include: { modelVersion: { select: { version: true, model: { select: { name: true } } } } },
+} as const;
+export type ServiceListRow = Prisma.InferenceServiceGetPayload<typeof withVersionName>;
 /** The service row alone: what status writes and hot paths read (one query, no relations). */
 export type ServiceCore = Prisma.InferenceServiceGetPayload<object>;
 
@@ -26,13 +31,13 @@ export class ServiceRepository {
     return this.prisma.inferenceService.create({ data: { id: newId(), ...data } });
   }
 
-  list(scope: TenantScope, page: { limit: number; offset: number }): Promise<ServiceRow[]> {
+  list(scope: TenantScope, page: { limit: number; offset: number }): Promise<ServiceListRow[]> {
     return this.prisma.inferenceService.findMany({
       where: scope.kind === 'all' ? {} : { projectId: scope.projectId },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take: page.limit,
       skip: page.offset,
-      ...withVersion,
+      ...withVersionName,
     });
   }
 
