@@ -62,10 +62,9 @@ export class UsageRepository {
    */
   async insertBatch(entries: UsageEntry[]): Promise<{ written: number; dropped: number }> {
     try {
-      const { count } = await this.prisma.usageRecord.createMany({ data: entries });
-      return { written: count, dropped: 0 };
+      return { written: await this.insertRows(entries), dropped: 0 };
     } catch (err) {
-      if (!isPrismaError(err, PrismaErrorCode.ForeignKeyConstraintFailed)) throw err;
+      if (!isForeignKeyViolation(err)) throw err;
     }
     const projectIds = [...new Set(entries.map((e) => e.projectId))];
     const serviceIds = [...new Set(entries.flatMap((e) => (e.serviceId ? [e.serviceId] : [])))];
@@ -78,10 +77,26 @@ export class UsageRepository {
     const repaired = entries
       .filter((e) => liveProjects.has(e.projectId))
       .map((e) => (e.serviceId && !liveServices.has(e.serviceId) ? { ...e, serviceId: null } : e));
-    const { count } = repaired.length
-      ? await this.prisma.usageRecord.createMany({ data: repaired })
-      : { count: 0 };
-    return { written: count, dropped: entries.length - repaired.length };
+    const written = repaired.length ? await this.insertRows(repaired) : 0;
+    return { written, dropped: entries.length - repaired.length };
+  }
+
+  /**
+   * One INSERT … SELECT FROM unnest(column arrays): ten parameters whatever the batch size. Prisma's
+   * `createMany` builds and compiles a statement with a parameter per value, which at gateway rates
+   * cost the gateway process more CPU than proxying the requests themselves.
+   */
+  private insertRows(rows: UsageEntry[]): Promise<number> {
+    const col = <T>(f: (e: UsageEntry) => T): T[] => rows.map(f);
+    return this.prisma.$executeRaw`
+      INSERT INTO usage_records (project_id, service_id, service_name, api_key_id, endpoint, status,
+        prompt_tokens, completion_tokens, duration_ms, created_at)
+      SELECT * FROM unnest(
+        ${col((e) => e.projectId)}::uuid[], ${col((e) => e.serviceId)}::uuid[],
+        ${col((e) => e.serviceName)}::varchar[], ${col((e) => e.apiKeyId)}::uuid[],
+        ${col((e) => e.endpoint)}::varchar[], ${col((e) => e.status)}::smallint[],
+        ${col((e) => e.promptTokens)}::int[], ${col((e) => e.completionTokens)}::int[],
+        ${col((e) => e.durationMs)}::int[], ${col((e) => e.createdAt.toISOString())}::timestamptz[])`;
   }
 
   /** Totals per group over [from, to), within the caller's scope. */
@@ -111,4 +126,21 @@ export class UsageRepository {
       completionTokens: Number(r.completion_tokens ?? 0),
     }));
   }
+}
+
+/** A foreign-key violation (a project or service deleted since), from a raw statement or the client. */
+function isForeignKeyViolation(err: unknown): boolean {
+  if (isPrismaError(err, PrismaErrorCode.ForeignKeyConstraintFailed)) return true;
+  const e = err as {
+    code?: unknown;
+    meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } };
+    message?: unknown;
+  };
+  const cause = e.meta?.driverAdapterError?.cause;
+  return (
+    e.meta?.code === '23503' ||
+    cause?.originalCode === '23503' ||
+    cause?.kind === 'ForeignKeyConstraintViolation' ||
+    (typeof e.message === 'string' && /23503|foreign key constraint/i.test(e.message))
+  );
 }
