@@ -1,25 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { chooseRequestId } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
-import { GatewayError, GatewayProxy, OPENAI_ENDPOINTS } from '@troupe/gateway';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError, GatewayProxy, OPENAI_ENDPOINTS, OpenAiEndpoint } from '@troupe/gateway';
+import type { FastifyInstance } from 'fastify';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    gatewayReceivedAt?: number;
-  }
-}
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * Mounts POST /v1/chat/completions, /v1/completions and /v1/embeddings directly on Fastify, in their
- * own plugin context: a body parser that keeps the caller's bytes (parsed once by the proxy, forwarded
- * as they came), the gateway's body limit, and OpenAI-shaped errors for what Fastify refuses itself
- * (413). Nest's guard/pipe/interceptor pipeline is not on this path: the proxy authenticates from the
- * in-memory key cache and writes the response itself, as it streams.
+ * Serves POST /v1/chat/completions, /v1/completions and /v1/embeddings straight from the Node HTTP
+ * server, ahead of Fastify: the server's `request` listener is wrapped so that these three paths go to
+ * the gateway proxy and everything else to Fastify (and Nest) as before.
+ *
+ * Why not a Fastify route: on this path every microsecond is overhead added to every token stream, and
+ * the framework's per-request work (hooks of the Nest adapter, the request context, the content-type
+ * parser's AsyncResource, the access log line and the route histogram) cost more CPU than the proxying
+ * itself (measured with `BENCH_PROFILE=1 npm run bench:gateway`). The proxy needs none of it: it
+ * authenticates from the in-memory key cache, answers OpenAI-shaped errors, echoes the request id,
+ * sends `Server-Timing` and keeps its own metrics (`troupe_gateway_*`).
+ *
+ * The body is read here as bytes (bounded by GATEWAY_BODY_LIMIT_BYTES: 413 from content-length at
+ * once, or as soon as a chunked body passes it, and the connection is closed rather than read on),
+ * then parsed once by the proxy and forwarded as it came.
  */
 @Injectable()
 export class GatewayRoutes implements OnModuleInit {
+  private readonly paths = new Map<string, OpenAiEndpoint>(OPENAI_ENDPOINTS.map((e) => [`/v1/${e}`, e]));
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly proxy: GatewayProxy,
@@ -27,54 +37,59 @@ export class GatewayRoutes implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    const bodyLimit = this.config.gateway.bodyLimitBytes;
-    void fastify.register(async (scope) => {
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) =>
-        done(null, body),
-      );
-      scope.addHook('onRequest', (req, _reply, done) => {
-        req.gatewayReceivedAt = performance.now();
-        done();
-      });
-      scope.setErrorHandler((err: FastifyError, req, reply) => {
-        const ge =
-          err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413
-            ? GatewayError.tooLarge(bodyLimit)
-            : (err.statusCode ?? 500) < 500
-              ? GatewayError.badRequest('invalid_request', err.message)
-              : new GatewayError(
-                  500,
-                  'server_error',
-                  'internal_error',
-                  'Internal error; quote the request id.',
-                );
-        sendError(req, reply, ge);
-      });
-      for (const endpoint of OPENAI_ENDPOINTS) {
-        scope.post(`/v1/${endpoint}`, { bodyLimit }, (req, reply) => {
-          reply.hijack();
-          return this.proxy.handle(
-            endpoint,
-            {
-              id: String(req.id),
-              headers: req.headers,
-              body: Buffer.isBuffer(req.body) ? req.body : undefined,
-              receivedAt: req.gatewayReceivedAt ?? performance.now(),
-            },
-            reply.raw,
-          );
-        });
-      }
+    const server: Server = this.adapterHost.httpAdapter.getInstance<FastifyInstance>().server;
+    const framework = server.listeners('request') as RequestListener[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const endpoint = req.method === 'POST' ? this.endpointOf(req.url) : undefined;
+      if (endpoint) return this.serve(endpoint, req, res);
+      for (const listener of framework) listener.call(server, req, res);
     });
   }
-}
 
-function sendError(req: FastifyRequest, reply: FastifyReply, err: GatewayError): void {
-  const body = err.body();
-  reply.header('x-request-id', String(req.id)).header('content-type', 'application/json');
-  // A body refused for its size is not read further: close the connection after the answer.
-  if (err.status === 413) reply.header('connection', 'close');
-  void reply.code(err.status).send(body);
+  private endpointOf(url: string | undefined): OpenAiEndpoint | undefined {
+    if (!url) return undefined;
+    const q = url.indexOf('?');
+    return this.paths.get(q === -1 ? url : url.slice(0, q));
+  }
+
+  private serve(endpoint: OpenAiEndpoint, req: IncomingMessage, res: ServerResponse): void {
+    const receivedAt = performance.now();
+    const id = chooseRequestId(req.headers['x-request-id'], randomUUID);
+    const limit = this.config.gateway.bodyLimitBytes;
+    const announced = Number(req.headers['content-length']);
+    if (announced > limit) return this.tooLarge(id, req, res, limit);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > limit) {
+        refused = true;
+        chunks.length = 0;
+        return this.tooLarge(id, req, res, limit);
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      void this.proxy.handle(endpoint, { id, headers: req.headers, body, receivedAt }, res);
+    });
+    // A client that goes away while sending: nothing to answer (the proxy has not started).
+    req.on('error', () => res.destroy());
+  }
+
+  /** 413, then the connection is closed: a body refused for its size is not read further. */
+  private tooLarge(id: string, req: IncomingMessage, res: ServerResponse, limit: number): void {
+    const body = GatewayError.tooLarge(limit).body();
+    res.writeHead(413, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': id,
+      connection: 'close',
+    });
+    res.end(body, () => req.socket.destroy());
+  }
 }
