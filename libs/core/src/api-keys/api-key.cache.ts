@@ -4,6 +4,12 @@ import { ApiKey } from '@troupe/db';
 interface Entry {
   row: ApiKey | null;
   expiresAt: number;
+  /**
+   * The key that last matched `row.hash` while this entry lives: the next request with the same key
+   * is compared to it in constant time instead of being hashed again. Gone with the entry (TTL,
+   * revocation).
+   */
+  verified?: Buffer;
 }
 
 /**

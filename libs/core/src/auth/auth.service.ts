@@ -1,10 +1,11 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import { RedisService } from '@troupe/queue';
 import { ApiKeyCache } from '../api-keys/api-key.cache';
 import { ApiKeyRepository } from '../api-keys/api-key.repository';
 import { API_KEY_REVOKED_CHANNEL } from '../api-keys/api-key.types';
-import { hashApiKey, keyMatchesHash, keyPrefix } from './api-key.codec';
+import { keyMatchesHash, keyPrefix } from './api-key.codec';
 import { Principal } from './principal';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -13,7 +14,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 @Injectable()
 export class AuthService implements OnModuleInit {
   private readonly logger = new Logger(AuthService.name);
-  private readonly adminKeyHash?: string;
+  private readonly adminKey?: Buffer;
   private readonly lastTouched = new Map<string, number>();
 
   constructor(
@@ -22,7 +23,7 @@ export class AuthService implements OnModuleInit {
     private readonly cache: ApiKeyCache,
     private readonly redis: RedisService,
   ) {
-    this.adminKeyHash = config.auth.adminKey ? hashApiKey(config.auth.adminKey) : undefined;
+    this.adminKey = config.auth.adminKey ? Buffer.from(config.auth.adminKey, 'utf8') : undefined;
     cache.ttlMs = config.auth.cacheTtlMs;
   }
 
@@ -34,17 +35,24 @@ export class AuthService implements OnModuleInit {
     const prefix = keyPrefix(token);
     if (!prefix) return null;
 
-    if (this.adminKeyHash && keyMatchesHash(token, this.adminKeyHash)) {
+    const presented = Buffer.from(token, 'utf8');
+    if (sameBytes(presented, this.adminKey)) {
       return { keyId: null, keyName: 'bootstrap admin (TROUPE_ADMIN_KEY)', role: 'admin', projectId: null };
     }
 
-    let row = this.cache.get(prefix)?.row;
-    if (row === undefined) {
+    let entry = this.cache.get(prefix);
+    let row = entry?.row;
+    if (entry === undefined) {
       row = await this.keys.findByPrefix(prefix);
       this.cache.set(prefix, row);
+      entry = this.cache.get(prefix); // undefined when caching is off (AUTH_CACHE_TTL_MS=0)
     }
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return null;
-    if (!keyMatchesHash(token, row.hash)) return null;
+    // The key is hashed once per cache entry; later requests with it compare bytes in constant time.
+    if (!sameBytes(presented, entry?.verified)) {
+      if (!keyMatchesHash(token, row.hash)) return null;
+      if (entry) entry.verified = presented;
+    }
 
     this.noteUse(row.id, now);
     return { keyId: row.id, keyName: row.name, role: row.role, projectId: row.projectId };
@@ -59,4 +67,9 @@ export class AuthService implements OnModuleInit {
       .touchLastUsed(keyId, now)
       .catch((err: Error) => this.logger.warn(`lastUsedAt not recorded: ${err.message}`));
   }
+}
+
+/** Constant-time equality (lengths compared first: keys have a fixed, public length). */
+function sameBytes(a: Buffer, b: Buffer | undefined): boolean {
+  return b !== undefined && a.length === b.length && timingSafeEqual(a, b);
 }
