@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ApiKeyModule, ModelModule, ProjectModule, ServiceModule } from '@troupe/core';
+import { ApiKeyModule, AutoscalingModule, ModelModule, ProjectModule, ServiceModule } from '@troupe/core';
 import { UsageModule } from '@troupe/gateway';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ModelsController } from './models/models.controller';
@@ -10,7 +10,7 @@ import { UsageController } from './usage/usage.controller';
 
 /** The `api` role: management REST under /api/v1. */
 @Module({
-  imports: [ProjectModule, ApiKeyModule, ModelModule, ServiceModule, UsageModule],
+  imports: [ProjectModule, ApiKeyModule, ModelModule, ServiceModule, AutoscalingModule, UsageModule],
   controllers: [
     ProjectsController,
     ApiKeysController,

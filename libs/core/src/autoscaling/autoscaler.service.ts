@@ -63,7 +63,7 @@ export class AutoscalerService {
     private readonly redis: RedisService,
     private readonly metrics: AutoscalerMetrics,
   ) {
-    this.now = scaledClock(config.autoscaler.clockRate, Date.now());
+    this.now = scaledClock(config.autoscaler.clockRate);
   }
 
   /** A gateway holds requests for this service at zero groups: count one held request until it shows. */

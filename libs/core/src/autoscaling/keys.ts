@@ -2,8 +2,14 @@
 
 /** Redis channel on which gateways ask for a tick of a service scaled to zero: `{serviceId, at}`. */
 export const AUTOSCALER_WAKE_CHANNEL = 'troupe:autoscaler:wake';
-/** Redis key of the lease that lets one worker process act as the autoscaler. */
-export const AUTOSCALER_LEASE_KEY = 'troupe:autoscaler:lease';
+/**
+ * Redis key of the lease that lets one worker process act as the autoscaler: one per deployment, named
+ * after QUEUE_PREFIX (default `troupe` -> `troupe:autoscaler:lease`), so that deployments (or test runs)
+ * sharing a Redis each have their own actor.
+ */
+export function autoscalerLeaseKey(prefix: string): string {
+  return `${prefix}:autoscaler:lease`;
+}
 /** Per gateway process: hash of service id -> `{"inflight":n,"held":n}`, TTL 5 s. */
 export const GATEWAY_LOAD_KEY_PREFIX = 'troupe:gateway:load:';
 /** Sorted set of live gateway process ids, score = ms epoch of their last write. */

@@ -14,6 +14,10 @@ describe('scaledClock', () => {
   it('is the wall clock at rate 1', () => {
     expect(scaledClock(1, 1000)(5000)).toBe(5000);
   });
+  it('runs faster from a shared origin, so that two processes agree', () => {
+    expect(scaledClock(10)(1_700_000_000_000)).toBe(scaledClock(10)(1_700_000_000_000));
+    expect(scaledClock(10)(2000) - scaledClock(10)(1000)).toBe(10_000);
+  });
   it('runs faster from its origin', () => {
     const now = scaledClock(10, 1000);
     expect(now(1000)).toBe(1000);

@@ -6,9 +6,10 @@ import type { VllmLoad } from './vllm-metrics';
 
 /**
  * The autoscaler's clock: real time, or faster by `rate` from `origin` (tests and benchmarks run
- * policy windows of minutes in seconds). Rate 1 is the wall clock.
+ * policy windows of minutes in seconds). Rate 1 is the wall clock. Worker processes must share the
+ * origin (the default, 0) so that the decision memory one writes means the same to the next.
  */
-export function scaledClock(rate: number, origin: number): (realNow: number) => number {
+export function scaledClock(rate: number, origin = 0): (realNow: number) => number {
   if (rate === 1) return (realNow) => realNow;
   return (realNow) => Math.round(origin + (realNow - origin) * rate);
 }

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DNS_1035_RE } from '@troupe/common';
-import { Principal, ServiceService } from '@troupe/core';
+import { autoscalingPolicyInputSchema } from '@troupe/autoscaler';
+import { AutoscalingService, Principal, ServiceService } from '@troupe/core';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CurrentPrincipal, Roles } from '../../http/auth.decorators';
@@ -67,12 +68,21 @@ const CreateServiceBody = z.strictObject({
     })
     .optional(),
   rollout: Rollout.optional(),
+  /** Autoscaling policy (validated by the policy's own schema: 422 naming `autoscaling.<field>`). */
+  autoscaling: z.record(z.string(), z.unknown()).optional(),
 });
 const PatchServiceBody = z.strictObject({
   version: z.string().min(1).optional(),
   engine: Engine.partial().optional(),
   replicas: Replicas.optional(),
   rollout: Rollout.optional(),
+});
+// The policy's fields are checked by the autoscaler library (422 naming the field); here only its shape.
+const AutoscalingBody = z.record(z.string(), z.unknown(), { error: 'the policy must be a JSON object' });
+const ScaleBody = z.strictObject({
+  replicas: z
+    .number({ error: 'replicas must be a number' })
+    .int({ error: 'replicas must be a whole number' }),
 });
 const CreateQuery = z.object({ dryRun: z.enum(['true', 'false']).optional() });
 type CreateParams = z.output<typeof CreateQuery>;
@@ -87,7 +97,10 @@ type ProjectParams = z.output<typeof ProjectQuery>;
 @Controller('api/v1/services')
 @Roles('admin', 'member')
 export class ServicesController {
-  constructor(private readonly services: ServiceService) {}
+  constructor(
+    private readonly services: ServiceService,
+    private readonly autoscaling: AutoscalingService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create an inference service (202); ?dryRun=true validates and renders only' })
@@ -99,7 +112,12 @@ export class ServicesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const dryRun = q.dryRun === 'true';
-    const result = await this.services.create(p, body as Parameters<ServiceService['create']>[1], dryRun);
+    const { autoscaling, ...spec } = body;
+    const input = spec as Parameters<ServiceService['create']>[1];
+    const result =
+      autoscaling === undefined
+        ? await this.services.create(p, input, dryRun)
+        : await this.autoscaling.createWithPolicy(p, input, autoscaling, dryRun);
     reply.status(dryRun ? 200 : 202);
     return dryRun ? { dryRun: true, spec: result.spec, manifest: result.manifest } : result.service;
   }
@@ -113,14 +131,46 @@ export class ServicesController {
 
   @Get(':name')
   @ApiOperation({
-    summary: 'A service: spec, phase, groups desired/ready/updated, leader endpoints, last error',
+    summary:
+      'A service: spec, phase, groups desired/ready/updated, leader endpoints, last error, and scaling (owner of the groups, pin, policy, last autoscaler decision)',
   })
   get(
     @CurrentPrincipal() p: Principal,
     @Param('name') name: string,
     @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
   ) {
-    return this.services.get(p, name, q.projectId);
+    return this.autoscaling.get(p, name, q.projectId);
+  }
+
+  @Put(':name/autoscaling')
+  @ApiOperation({
+    summary:
+      'Set the autoscaling policy (fields merged over the stored policy or the defaults); resumes autoscaling after a manual scale; {"enabled":false} hands the groups back to the spec',
+  })
+  @ApiZodBody(autoscalingPolicyInputSchema)
+  setAutoscaling(
+    @CurrentPrincipal() p: Principal,
+    @Param('name') name: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+    @Body(new ZodPipe(AutoscalingBody)) body: z.output<typeof AutoscalingBody>,
+  ) {
+    return this.autoscaling.setPolicy(p, name, body, q.projectId);
+  }
+
+  @Post(':name/scale')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Scale by hand: pins the service at {replicas} groups and pauses autoscaling (202; applied by the reconciler)',
+  })
+  @ApiZodBody(ScaleBody)
+  scale(
+    @CurrentPrincipal() p: Principal,
+    @Param('name') name: string,
+    @Query(new ZodPipe(ProjectQuery)) q: ProjectParams,
+    @Body(new ZodPipe(ScaleBody)) body: z.output<typeof ScaleBody>,
+  ) {
+    return this.autoscaling.scale(p, name, body.replicas, q.projectId);
   }
 
   @Patch(':name')
@@ -166,7 +216,10 @@ export class ServicesController {
   }
 
   @Get(':name/events')
-  @ApiOperation({ summary: 'Deploy history: what Troupe did and what the cluster reported' })
+  @ApiOperation({
+    summary:
+      'Deploy and scaling history: what Troupe and the autoscaler did (with reasons and inputs) and what the cluster reported',
+  })
   async events(
     @CurrentPrincipal() p: Principal,
     @Param('name') name: string,
