@@ -107,6 +107,37 @@ export interface ServiceSpecView {
   [key: string]: unknown;
 }
 
+export interface AutoscalingPolicyView {
+  enabled: boolean;
+  minReplicas: number;
+  maxReplicas: number;
+  metric: string;
+  target: number;
+  stableWindowSeconds: number;
+  panicWindowSeconds: number;
+  panicThreshold: number;
+  scaleUpStabilizationSeconds: number;
+  scaleDownStabilizationSeconds: number;
+  maxScaleUpStep: number;
+  maxScaleDownStep?: number;
+  scaleDownStepSeconds?: number;
+  scaleToZero?: { enabled: boolean; idleSeconds: number };
+}
+
+/** Who sets the number of groups (GET /services/{name} `scaling`). */
+export interface ScalingView {
+  owner: 'spec' | 'admin' | 'autoscaler';
+  pinnedReplicas: number | null;
+  policy: AutoscalingPolicyView | null;
+  lastDecision: {
+    desired: number;
+    current: number;
+    reason: string;
+    message: string;
+    at: string;
+  } | null;
+}
+
 export interface ServiceView {
   name: string;
   servedModelName: string;
@@ -123,6 +154,7 @@ export interface ServiceView {
     observed: ObservedServiceState | null;
   };
   createdAt?: string;
+  scaling?: ScalingView;
   [key: string]: unknown;
 }
 
@@ -411,6 +443,15 @@ export class ApiClient {
 
   serviceManifest(name: string): Promise<Record<string, unknown>> {
     return this.call('GET', `${this.servicePath(name)}/manifest`, { query: this.scoped() });
+  }
+
+  /** Pins the service at `replicas` groups (202; applied by the reconciler). */
+  scaleService(name: string, replicas: number): Promise<ServiceView> {
+    return this.call('POST', `${this.servicePath(name)}/scale`, { json: { replicas }, query: this.scoped() });
+  }
+
+  setAutoscaling(name: string, policy: Record<string, unknown>): Promise<ServiceView> {
+    return this.call('PUT', `${this.servicePath(name)}/autoscaling`, { json: policy, query: this.scoped() });
   }
 
   serviceEvents(name: string): Promise<{ data: ServiceEvent[] }> {

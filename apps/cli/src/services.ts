@@ -6,6 +6,7 @@ import { collect, keyValue, nonNegativeInt, positiveInt } from './args';
 import { formatAge, table } from './format';
 import { CliError, Output } from './output';
 import { withRetry } from './retry';
+import { registerScalingCommands } from './service-scaling';
 
 /** `troupe services …`: inference services (LeaderWorkerSets) over `/api/v1/services`. */
 
@@ -71,7 +72,7 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
   const { output, withClient } = deps;
   const services = program
     .command('services')
-    .description('inference services: create, list, show, delete, manifest, events');
+    .description('inference services: create, list, show, delete, manifest, events, scale, autoscaling');
 
   services
     .command('create <name>')
@@ -183,6 +184,8 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
       const r = await withClient(cmd, (c) => c.serviceEvents(name));
       out.result(r, () => (r.data.length === 0 ? 'no events' : eventTable(r.data)));
     });
+
+  registerScalingCommands(services, deps);
 }
 
 const TERMINAL: ServicePhase[] = ['READY', 'FAILED', 'DELETING', 'DELETED'];
@@ -263,6 +266,18 @@ export function showService(s: ServiceView): string {
     lines.push(`  exclusive topology: ${spec.placement.exclusiveTopology}`);
   if (s.createdAt) lines.push(`  created: ${s.createdAt}`);
   if (st.observed?.unschedulable) lines.push(`  unschedulable: ${st.observed.unschedulable}`);
+  if (s.scaling) {
+    const sc = s.scaling;
+    const by =
+      sc.owner === 'admin'
+        ? `admin (pinned at ${sc.pinnedReplicas})`
+        : sc.owner === 'autoscaler' && sc.policy
+          ? `autoscaler (${sc.policy.minReplicas}..${sc.policy.maxReplicas}, ${sc.policy.metric} target ${sc.policy.target})`
+          : sc.owner;
+    lines.push(`  scaling: ${by}`);
+    if (sc.lastDecision)
+      lines.push(`  last autoscaler decision: ${sc.lastDecision.reason}: ${sc.lastDecision.message}`);
+  }
   lines.push(`  last error: ${st.lastError ?? '-'}`);
   const eps = st.observed?.leaderEndpoints ?? [];
   if (eps.length === 0) lines.push('  endpoints: none');
