@@ -99,6 +99,28 @@ describe('inference services on the cluster simulator', () => {
     expect((await t.call('GET', '/api/v1/services/dry', { key: member })).status).toBe(404);
   });
 
+  it('weights: init-container by default, or streamed by vLLM from S3 when asked', async () => {
+    const render = async (weights?: unknown) =>
+      t.call('POST', '/api/v1/services?dryRun=true', {
+        key: member,
+        body: service('dry', weights === undefined ? {} : { weights }),
+      });
+    const synced = await render();
+    expect(synced.body.spec.weights).toEqual({ mode: 'init-container' });
+    const pod = (r: {
+      body: { manifest: { spec: { leaderWorkerTemplate: { leaderTemplate: unknown } } } };
+    }) => JSON.stringify(r.body.manifest.spec.leaderWorkerTemplate.leaderTemplate);
+    expect(pod(synced)).toContain('fetch-weights');
+    const streamed = await render({ mode: 'streamer' });
+    expect(streamed.status).toBe(200);
+    expect(streamed.body.spec.weights).toEqual({ mode: 'streamer' });
+    expect(pod(streamed)).not.toContain('fetch-weights');
+    expect(pod(streamed)).toContain('runai_streamer');
+    const bad = await render({ mode: 'rsync' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.error)).toMatch(/weights\.mode/);
+  });
+
   it.each([
     [
       'TP not dividing the node',

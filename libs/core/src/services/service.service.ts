@@ -26,6 +26,7 @@ import {
   ServicePhase,
   ServiceSpec,
   ServiceView,
+  WeightsMode,
 } from './service.types';
 
 /** What a client may send to create a service (validated for shape by the controller). */
@@ -48,10 +49,11 @@ export interface CreateServiceInput {
       });
   placement?: Partial<ServiceSpec['placement']>;
   rollout?: Partial<ServiceSpec['rollout']>;
+  weights?: { mode?: WeightsMode };
 }
 
 export type PatchServiceInput = Partial<
-  Pick<CreateServiceInput, 'version' | 'engine' | 'replicas' | 'rollout'>
+  Pick<CreateServiceInput, 'version' | 'engine' | 'replicas' | 'rollout' | 'weights'>
 >;
 
 export const S3_CREDENTIALS_SECRET = 'troupe-s3-credentials';
@@ -212,6 +214,7 @@ export class ServiceService {
         : current.engine,
       replicas: { ...current.replicas, ...(input.replicas ?? {}) },
       rollout: { ...current.rollout, ...(input.rollout ?? {}) },
+      weights: { mode: input.weights?.mode ?? current.weights?.mode ?? 'init-container' },
     };
     const issues = [
       ...validateExtraArgs(spec.engine.extraArgs, { field: 'engine.extraArgs' }),
@@ -323,7 +326,7 @@ export class ServiceService {
         numLayers: typeof meta.numLayers === 'number' ? meta.numLayers : undefined,
       },
       weights: {
-        mode: 'init-container',
+        mode: spec.weights?.mode ?? 'init-container',
         bucket: s3?.bucket ?? 'troupe-models',
         endpoint: s3?.endpoint ?? 'http://minio:9000',
         credentialsSecret: S3_CREDENTIALS_SECRET,
@@ -408,6 +411,7 @@ export class ServiceService {
         restartPolicy: input.placement?.restartPolicy ?? 'RecreateGroupOnPodRestart',
       },
       rollout: { maxUnavailable: input.rollout?.maxUnavailable ?? 1, maxSurge: input.rollout?.maxSurge ?? 0 },
+      weights: { mode: input.weights?.mode ?? 'init-container' },
       ...(layoutExplanation ? { layoutExplanation } : {}),
     };
   }

@@ -1,5 +1,7 @@
 import type { IntOrString } from '@troupe/lws';
 
+export type WeightsMode = 'init-container' | 'streamer';
+
 /** The stored, validated desired state of an inference service (the JSON `spec` column). */
 export interface ServiceSpec {
   parallelism: { tensor: number; pipeline: number; allowTensorAcrossNodes?: boolean };
@@ -21,6 +23,12 @@ export interface ServiceSpec {
     restartPolicy: 'RecreateGroupOnPodRestart' | 'None';
   };
   rollout: { maxUnavailable: IntOrString; maxSurge: IntOrString };
+  /**
+   * How pods get the weights: `init-container` (default: every pod syncs the version from object
+   * storage into a local volume before vLLM starts) or `streamer` (vLLM's Run:ai streamer reads the
+   * safetensors from S3 as it loads; no local copy). Absent in specs stored before the option.
+   */
+  weights?: { mode: WeightsMode };
   /** How the layout was chosen when the user gave none. */
   layoutExplanation?: string;
 }

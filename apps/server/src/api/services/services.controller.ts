@@ -27,6 +27,8 @@ const Rollout = z.strictObject({
   maxUnavailable: intOrPercent.optional(),
   maxSurge: intOrPercent.optional(),
 });
+/** `init-container` (default): each pod syncs the weights locally first; `streamer`: vLLM streams them from S3. */
+const Weights = z.strictObject({ mode: z.enum(['init-container', 'streamer']).optional() });
 const CreateServiceBody = z.strictObject({
   name: z
     .string()
@@ -68,6 +70,7 @@ const CreateServiceBody = z.strictObject({
     })
     .optional(),
   rollout: Rollout.optional(),
+  weights: Weights.optional(),
   /** Autoscaling policy (validated by the policy's own schema: 422 naming `autoscaling.<field>`). */
   autoscaling: z.record(z.string(), z.unknown()).optional(),
 });
@@ -76,6 +79,7 @@ const PatchServiceBody = z.strictObject({
   engine: Engine.partial().optional(),
   replicas: Replicas.optional(),
   rollout: Rollout.optional(),
+  weights: Weights.optional(),
 });
 // The policy's fields are checked by the autoscaler library (422 naming the field); here only its shape.
 const AutoscalingBody = z.record(z.string(), z.unknown(), { error: 'the policy must be a JSON object' });
