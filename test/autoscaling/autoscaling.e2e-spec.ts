@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parsePrometheusText } from '../../libs/core/src/autoscaling/prometheus-text';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
@@ -12,8 +13,8 @@ import { Endpoint, LoadGenerator, until } from './load';
 
 /**
  * The group autoscaler end to end on the cluster simulator: engines with a finite capacity
- * (--max-num-seqs 4, 20 ms per token), load generated straight at the leader pods (the gateway's
- * /v1 proxy is another feature), policy time running 10x faster than real time
+ * (--max-num-seqs 4, 20 ms per token), the load generated straight at the leader pods (so the
+ * offered load is exact), scale from zero through the gateway's /v1 (it holds, signals, releases), policy time running 10x faster than real time
  * (AUTOSCALER_CLOCK_RATE=10: a 60 s window passes in 6 s, a 200 ms tick is a 2 s policy tick).
  */
 const NS = 'troupe-autoscale';
@@ -33,6 +34,7 @@ describe('group autoscaler on the cluster simulator', () => {
   let cluster: Awaited<ReturnType<typeof startTestCluster>>;
   let t: TestApp;
   let member: string;
+  let inference: string;
   let redis: Redis;
   const apps: TestApp[] = [];
   const loads: LoadGenerator[] = [];
@@ -145,6 +147,12 @@ describe('group autoscaler on the cluster simulator', () => {
       await t.call('POST', '/api/v1/api-keys', {
         key: t.adminKey,
         body: { name: 'm', role: 'member', projectId: project.id },
+      })
+    ).body.key;
+    inference = (
+      await t.call('POST', '/api/v1/api-keys', {
+        key: t.adminKey,
+        body: { name: 'i', role: 'inference', projectId: project.id },
       })
     ).body.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
@@ -431,38 +439,70 @@ describe('group autoscaler on the cluster simulator', () => {
   });
 
   describe('scale to zero', () => {
-    it('goes to zero when idle; a wake signal starts a group and a request then succeeds', async () => {
+    let id: string;
+    const toZero = () =>
+      until(
+        'sleepy at 0 groups, none ready',
+        async () =>
+          (await lws('sleepy').catch(() => null))?.spec?.replicas === 0 &&
+          (await readyGroups('sleepy')) === 0,
+        30_000,
+        200,
+      );
+
+    it('goes to zero when idle; requests through the gateway are held, a group starts, all of them succeed', async () => {
       const created = await t.call('POST', '/api/v1/services', {
         key: member,
         body: service('sleepy', policy({ minReplicas: 0, scaleToZero: { enabled: true, idleSeconds: 30 } })),
       });
       expect(created.status).toBe(202);
-      const id = created.body.id as string;
+      id = created.body.id as string;
       follow(['sleepy']);
-      await until(
-        'sleepy at 0 groups',
-        async () => (await lws('sleepy').catch(() => null))?.spec?.replicas === 0,
-        30_000,
-        200,
-      );
+      await toZero();
       const zero = (await events('sleepy')).find((e) => e.reason === 'ScaleToZero');
       expect(zero?.message).toMatch(/No request/);
       expect((await get('sleepy')).status.phase).toBe('READY');
 
-      // What the gateway does for a request it holds (its hold is another feature): publish the wake.
+      const client = new OpenAI({ apiKey: inference, baseURL: `${t.url}/v1`, maxRetries: 0 });
+      const messages = [{ role: 'user' as const, content: 'wake up' }];
+      const sent = Date.now();
+      const plain = Array.from({ length: 4 }, () =>
+        client.chat.completions.create({ model: 'sleepy', messages, max_tokens: 4 }),
+      );
+      const streamed = (async () => {
+        const stream = await client.chat.completions.create({
+          model: 'sleepy',
+          messages,
+          max_tokens: 4,
+          stream: true,
+        });
+        let chunks = 0;
+        for await (const _ of stream) chunks++;
+        return chunks;
+      })();
+      const results = await Promise.allSettled([...plain, streamed]);
+      const failed = results.filter((r) => r.status === 'rejected');
+      expect(failed.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      for (const r of results.slice(0, 4))
+        expect((r as PromiseFulfilledResult<{ object: string }>).value.object).toBe('chat.completion');
+      expect((results[4] as PromiseFulfilledResult<number>).value).toBeGreaterThan(0);
+      const wake = (await events('sleepy')).find((e) => e.reason === 'WakeFromZero');
+      expect(wake?.data).toMatchObject({ current: 0 });
+      expect(wake!.data!.desired).toBeGreaterThanOrEqual(1);
+      console.log(
+        `scale from zero through the gateway: 5 held requests answered after ${Date.now() - sent} ms`,
+      );
+    });
+
+    it("a wake signal on Redis alone (the gateway's contract) starts a group", async () => {
+      await toZero();
       const woke = Date.now();
       await redis.publish('troupe:autoscaler:wake', JSON.stringify({ serviceId: id, at: woke }));
-      await until('a ready group', async () => (await readyGroups('sleepy')) === 1, 30_000);
-      const wake = (await events('sleepy')).find((e) => e.reason === 'WakeFromZero');
-      expect(wake?.data).toMatchObject({ current: 0, desired: 1 });
-      console.log(`wake from zero: group ready after ${Date.now() - woke} ms`);
-      const ep = (await get('sleepy')).status.observed.leaderEndpoints[0];
-      const res = await fetch(`http://${ep.ip}:${ep.port}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'sleepy', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }),
-      });
-      expect(res.status).toBe(200);
+      await until('a ready group', async () => (await readyGroups('sleepy')) >= 1, 30_000);
+      const wakes = (await events('sleepy')).filter((e) => e.reason === 'WakeFromZero');
+      expect(wakes.length).toBe(2);
+      expect(Date.parse(wakes[1].createdAt)).toBeGreaterThanOrEqual(woke);
+      console.log(`wake signal: group ready after ${Date.now() - woke} ms`);
     });
   });
 });
