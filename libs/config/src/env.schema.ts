@@ -287,7 +287,7 @@ export const ENV = {
   },
   AUTOSCALER_CLOCK_RATE: {
     schema: z.coerce.number().min(0.001).max(1000).default(1),
-    doc: "Autoscaler: policy seconds per real second (tests and benchmarks run windows faster with e.g. 10); keep 1 in production.",
+    doc: 'Autoscaler: policy seconds per real second (tests and benchmarks run windows faster with e.g. 10); keep 1 in production.',
   },
 } satisfies Record<string, { schema: z.ZodType; doc: string; secret?: boolean }>;
 
