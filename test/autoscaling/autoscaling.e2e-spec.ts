@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AutoscalingRepository } from '../../libs/core/src/autoscaling/autoscaling.repository';
 import { parsePrometheusText } from '../../libs/core/src/autoscaling/prometheus-text';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { startTestApp, TestApp } from '../support/app';
@@ -391,6 +392,14 @@ describe('group autoscaler on the cluster simulator', () => {
         200,
       );
       expect(down.data!.fence!).toBeGreaterThan(before);
+
+      // A stale actor (the old fence) can no longer write the service's autoscaler state.
+      const repo = second.app.get(AutoscalingRepository);
+      const chat = await get('chat');
+      const stale = { ...chat.scaling.lastDecision, desired: 1, fence: before };
+      expect(await repo.saveState(chat.id, stale, before)).toBe(false);
+      const stored = (await repo.findById(chat.id))!.autoscalerState as { fence: number };
+      expect(stored.fence).toBeGreaterThan(before);
     });
 
     afterAll(async () => {

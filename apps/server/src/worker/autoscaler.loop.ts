@@ -40,7 +40,7 @@ export class AutoscalerLoop implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly metrics: AutoscalerMetrics,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     const cfg = this.config.autoscaler;
     if (!cfg.enabled || !this.cache.configured) return;
     this.lease = new RedisLease(this.redis.client, {
@@ -48,12 +48,16 @@ export class AutoscalerLoop implements OnApplicationBootstrap, OnModuleDestroy {
       ttlMs: cfg.leaseTtlMs,
     });
     this.metrics.leader.set(0);
-    this.unsubscribe = await this.redis
+    // Not awaited: a subscription waits for Redis, and boot must not (the ticks run without it).
+    void this.redis
       .subscribe(AUTOSCALER_WAKE_CHANNEL, (message) => this.onWake(message))
-      .catch((err: Error) => {
-        this.logger.warn(`cannot subscribe to ${AUTOSCALER_WAKE_CHANNEL} (ticks still run): ${err.message}`);
-        return undefined;
-      });
+      .then((unsubscribe) => {
+        if (this.stopped) unsubscribe();
+        else this.unsubscribe = unsubscribe;
+      })
+      .catch((err: Error) =>
+        this.logger.warn(`cannot subscribe to ${AUTOSCALER_WAKE_CHANNEL} (ticks still run): ${err.message}`),
+      );
     this.scheduleLease(0);
     this.scheduleTick(cfg.tickMs);
   }
@@ -135,8 +139,25 @@ export class AutoscalerLoop implements OnApplicationBootstrap, OnModuleDestroy {
         if (!lease || this.stopped) return;
         await this.autoscaler.tickAll(lease);
       })
-      .catch((err: Error) => this.logger.warn(`tick failed: ${err.message}`))
+      .then(() => this.tickFailed(null))
+      .catch((err: Error) => this.tickFailed(err))
       .finally(() => this.scheduleTick(this.config.autoscaler.tickMs));
+  }
+
+  /** Failures in a row: the first and every 30th are logged (PostgreSQL or Redis away), then the recovery. */
+  private failures = 0;
+
+  private tickFailed(err: Error | null): void {
+    if (!err) {
+      if (this.failures > 0) this.logger.log(`ticks recovered after ${this.failures} failure(s)`);
+      this.failures = 0;
+      return;
+    }
+    this.failures++;
+    if (this.failures === 1 || this.failures % 30 === 0)
+      this.logger.warn(
+        `tick failed${this.failures > 1 ? ` (${this.failures} in a row)` : ''}: ${err.message}`,
+      );
   }
 
   private onWake(message: string): void {

@@ -51,6 +51,8 @@ export class AutoscalerService {
   /** Real ms of the last wake signal per service. */
   private readonly wokenAt = new Map<string, number>();
   private readonly running = new Map<string, Promise<TickOutcome>>();
+  /** The last actuation error recorded per service (an unreachable API is one event, not one per tick). */
+  private readonly lastFailure = new Map<string, string>();
   /** The autoscaler's clock (policy time); faster than real time only in tests and benchmarks. */
   readonly now: (realNow: number) => number;
 
@@ -114,6 +116,7 @@ export class AutoscalerService {
     this.history.delete(serviceId);
     this.lastRecord.delete(serviceId);
     this.wokenAt.delete(serviceId);
+    this.lastFailure.delete(serviceId);
   }
 
   private async guarded(serviceId: string, fn: () => Promise<TickOutcome>): Promise<TickOutcome> {
@@ -226,10 +229,13 @@ export class AutoscalerService {
           FIELD_MANAGERS.autoscaler,
         );
         this.metrics.actuations.inc({ result: 'ok' });
+        this.lastFailure.delete(row.id);
         if (woke !== undefined && decision.desired > 0) this.wokenAt.delete(row.id);
       } catch (err) {
         this.metrics.actuations.inc({ result: 'failed' });
         const why = err instanceof Error ? err.message : String(err);
+        if (this.lastFailure.get(row.id) === why) return 'failed';
+        this.lastFailure.set(row.id, why);
         this.logger.warn(`scale ${row.namespace}/${row.name} to ${decision.desired}: ${why}`);
         await this.services.addEvent(
           row.id,
