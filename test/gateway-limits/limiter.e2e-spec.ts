@@ -128,7 +128,14 @@ describe('gateway limits shared by gateway processes through Redis', () => {
     const k = caller();
     const child = spawn(
       process.execPath,
-      [path.join(__dirname, 'fixtures/stream-holder.cjs'), projectId, k.keyId!, '1'],
+      [
+        '-r',
+        path.join(__dirname, '../support/register-ts.cjs'),
+        path.join(__dirname, 'fixtures/stream-holder.cjs'),
+        projectId,
+        k.keyId!,
+        '1',
+      ],
       {
         env: { ...process.env, ...testEnv(NODE_ENV) },
         stdio: ['ignore', 'pipe', 'pipe'],

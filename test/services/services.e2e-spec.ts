@@ -327,7 +327,7 @@ describe('inference services on the cluster simulator', () => {
         checks: { kubernetes: expect.stringMatching(/^unreachable/) },
       });
       // The cluster comes (back) up on that address: the retried reconcile deploys it.
-      late = await startTestCluster({ port, nodes: 2 });
+      late = await startTestCluster({ port, nodes: 2, keepServices: true });
       const deployed = await until(
         'READY once the API answers',
         async () => {

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { withTimeout } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import {
   EffectiveLimits,
@@ -35,11 +36,17 @@ export class ProjectLimitsTable implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     await this.reload();
-    // Not awaited: a Redis outage at start must not stop the gateway; the timer covers it.
-    this.redis
+    // Subscribed before the process reports ready, so that no change published after that is
+    // missed; but a Redis outage at start must not stop the gateway (bounded wait; the timer covers it).
+    const subscribed = this.redis
       .subscribe(PROJECT_LIMITS_CHANGED_CHANNEL, (message) => void this.reload(projectIdOf(message)))
-      .then((off) => (this.unsubscribe = off))
+      .then((off) => {
+        this.unsubscribe = off;
+      })
       .catch((err: Error) => this.logger.warn(`limit changes not subscribed: ${err.message}`));
+    await withTimeout(subscribed, 2_000).catch(() =>
+      this.logger.warn('limit changes not subscribed yet (Redis slow); the periodic reload covers them'),
+    );
     this.timer = setInterval(() => void this.reload(), this.config.gatewayLimits.refreshMs);
     this.timer.unref();
   }
