@@ -5,18 +5,62 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
 
-/** Label children per service, cached: the hot path does not hash label sets per request. */
+/**
+ * A number the hot path changes with a plain addition; the Prometheus metric reads it when scraped.
+ * (prom-client hashes the label set on every `inc` of a labelled child, which at gateway rates was a
+ * few percent of the process's CPU.)
+ */
+export class Cell {
+  value = 0;
+  /** For counters: what the Prometheus counter has been given so far. */
+  flushed = 0;
+  inc(n = 1): void {
+    this.value += n;
+  }
+  dec(n = 1): void {
+    this.value -= n;
+  }
+}
+
+/** Per service, created once: the hot path touches only cells and cached histogram children. */
 export interface ServiceMetrics {
-  inflight: Gauge.Internal<string>;
-  held: Gauge.Internal<string>;
+  inflight: Cell;
+  held: Cell;
   duration: Histogram.Internal<string>;
   ttft: Histogram.Internal<string>;
-  promptTokens: Counter.Internal;
-  completionTokens: Counter.Internal;
-  aborts: Counter.Internal;
-  requests(endpoint: string, status: number): Counter.Internal;
-  retry(reason: string): Counter.Internal;
-  groupInflight(group: string): Gauge.Internal<string>;
+  promptTokens: Cell;
+  completionTokens: Cell;
+  aborts: Cell;
+  requests(endpoint: string, status: number): Cell;
+  retry(reason: string): Cell;
+  groupInflight(group: string): Cell;
+}
+
+type Labels<L extends string> = Partial<Record<L, string>>;
+
+/** Cells of one metric by label set; `collect` moves them into the Prometheus metric at scrape time. */
+class Cells<L extends string> {
+  private readonly cells = new Map<string, { labels: Labels<L>; cell: Cell }>();
+
+  get(key: string, labels: () => Labels<L>): Cell {
+    let e = this.cells.get(key);
+    if (!e) this.cells.set(key, (e = { labels: labels(), cell: new Cell() }));
+    return e.cell;
+  }
+
+  /** Gauges: the current value. */
+  setInto(gauge: Gauge<L>): void {
+    for (const { labels, cell } of this.cells.values()) gauge.set(labels, cell.value);
+  }
+
+  /** Counters: what was added since the last scrape. */
+  addInto(counter: Counter<L>): void {
+    for (const { labels, cell } of this.cells.values()) {
+      const delta = cell.value - cell.flushed;
+      if (delta > 0) counter.inc(labels, delta);
+      cell.flushed = cell.value;
+    }
+  }
 }
 
 /** The gateway's Prometheus metrics (`troupe_gateway_*`), in the process registry. */
@@ -35,6 +79,13 @@ export class GatewayMetrics {
   /** Errors answered before a service was resolved (auth, bad body, unknown model). */
   readonly rejected: Counter<'status'>;
   private readonly children = new Map<string, ServiceMetrics>();
+  private readonly requestCells = new Cells<'service' | 'endpoint' | 'status'>();
+  private readonly tokenCells = new Cells<'service' | 'kind'>();
+  private readonly inflightCells = new Cells<'service'>();
+  private readonly groupCells = new Cells<'service' | 'group'>();
+  private readonly heldCells = new Cells<'service'>();
+  private readonly retryCells = new Cells<'service' | 'reason'>();
+  private readonly abortCells = new Cells<'service'>();
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -43,6 +94,7 @@ export class GatewayMetrics {
       help: 'Gateway requests by service (project/name), endpoint and response status.',
       labelNames: ['service', 'endpoint', 'status'],
       registers,
+      collect: () => this.requestCells.addInto(this.requests),
     });
     this.duration = new Histogram({
       name: 'troupe_gateway_request_duration_seconds',
@@ -69,36 +121,42 @@ export class GatewayMetrics {
       help: 'Tokens reported by engines, by service and kind (prompt, completion).',
       labelNames: ['service', 'kind'],
       registers,
+      collect: () => this.tokenCells.addInto(this.tokens),
     });
     this.inflight = new Gauge({
       name: 'troupe_gateway_inflight_requests',
       help: 'Requests being proxied, by service.',
       labelNames: ['service'],
       registers,
+      collect: () => this.inflightCells.setInto(this.inflight),
     });
     this.groupInflight = new Gauge({
       name: 'troupe_gateway_group_inflight_requests',
       help: 'Requests being proxied, by service and group (leader pod).',
       labelNames: ['service', 'group'],
       registers,
+      collect: () => this.groupCells.setInto(this.groupInflight),
     });
     this.held = new Gauge({
       name: 'troupe_gateway_held_requests',
       help: 'Requests held while their service scales from zero.',
       labelNames: ['service'],
       registers,
+      collect: () => this.heldCells.setInto(this.held),
     });
     this.retries = new Counter({
       name: 'troupe_gateway_retries_total',
       help: 'Requests retried on another group, by reason (connect, status_502, status_503, socket).',
       labelNames: ['service', 'reason'],
       registers,
+      collect: () => this.retryCells.addInto(this.retries),
     });
     this.aborts = new Counter({
       name: 'troupe_gateway_client_aborts_total',
       help: 'Requests whose client went away before the response ended (upstream aborted).',
       labelNames: ['service'],
       registers,
+      collect: () => this.abortCells.addInto(this.aborts),
     });
     this.rejected = new Counter({
       name: 'troupe_gateway_rejected_total',
@@ -111,33 +169,23 @@ export class GatewayMetrics {
   forService(label: string): ServiceMetrics {
     let m = this.children.get(label);
     if (m) return m;
-    const requests = new Map<string, Counter.Internal>();
-    const retries = new Map<string, Counter.Internal>();
-    const groups = new Map<string, Gauge.Internal<string>>();
+    const service = label;
     m = {
-      inflight: this.inflight.labels(label),
-      held: this.held.labels(label),
+      inflight: this.inflightCells.get(label, () => ({ service })),
+      held: this.heldCells.get(label, () => ({ service })),
       duration: this.duration.labels(label),
       ttft: this.ttft.labels(label),
-      promptTokens: this.tokens.labels(label, 'prompt'),
-      completionTokens: this.tokens.labels(label, 'completion'),
-      aborts: this.aborts.labels(label),
-      requests: (endpoint, status) => {
-        const key = `${endpoint} ${status}`;
-        let c = requests.get(key);
-        if (!c) requests.set(key, (c = this.requests.labels(label, endpoint, String(status))));
-        return c;
-      },
-      retry: (reason) => {
-        let c = retries.get(reason);
-        if (!c) retries.set(reason, (c = this.retries.labels(label, reason)));
-        return c;
-      },
-      groupInflight: (group) => {
-        let g = groups.get(group);
-        if (!g) groups.set(group, (g = this.groupInflight.labels(label, group)));
-        return g;
-      },
+      promptTokens: this.tokenCells.get(`${label} prompt`, () => ({ service, kind: 'prompt' })),
+      completionTokens: this.tokenCells.get(`${label} completion`, () => ({ service, kind: 'completion' })),
+      aborts: this.abortCells.get(label, () => ({ service })),
+      requests: (endpoint, status) =>
+        this.requestCells.get(`${label} ${endpoint} ${status}`, () => ({
+          service,
+          endpoint,
+          status: String(status),
+        })),
+      retry: (reason) => this.retryCells.get(`${label} ${reason}`, () => ({ service, reason })),
+      groupInflight: (group) => this.groupCells.get(`${label} ${group}`, () => ({ service, group })),
     };
     this.children.set(label, m);
     return m;

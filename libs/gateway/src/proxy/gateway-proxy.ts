@@ -146,7 +146,8 @@ class Exchange {
   private readonly excluded = new Set<string>();
   private attempts = 0;
   private current?: Attempt;
-  private readonly holdAbort = new AbortController();
+  /** Made only for a held request (an AbortController per request costs more than it seems). */
+  private holdAbort?: AbortController;
 
   constructor(
     private readonly gw: GatewayProxy,
@@ -207,7 +208,7 @@ class Exchange {
     m.held.inc();
     try {
       await this.gw.hold.wait(service, {
-        signal: this.holdAbort.signal,
+        signal: (this.holdAbort = new AbortController()).signal,
         onKeepAlive: this.parsed!.stream
           ? () => {
               if (!this.headSent) this.writeStreamHead();
@@ -420,7 +421,7 @@ class Exchange {
   private onClientGone(): void {
     if (this.clientGone || this.finished) return;
     this.clientGone = true;
-    this.holdAbort.abort();
+    this.holdAbort?.abort();
     if (this.proxying) this.m?.aborts.inc();
     this.current?.abort(new ClientGone('client disconnected'));
     if (!this.proxying) return; // run() finishes once it notices
