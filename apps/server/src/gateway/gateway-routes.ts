@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { chooseRequestId } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
@@ -27,8 +27,10 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
  * then parsed once by the proxy and forwarded as it came.
  */
 @Injectable()
-export class GatewayRoutes implements OnModuleInit {
+export class GatewayRoutes implements OnModuleInit, BeforeApplicationShutdown {
   private readonly paths = new Map<string, OpenAiEndpoint>(OPENAI_ENDPOINTS.map((e) => [`/v1/${e}`, e]));
+  /** Set when the process starts shutting down: new requests get 503 (as Fastify answers its own). */
+  private closing = false;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -47,6 +49,10 @@ export class GatewayRoutes implements OnModuleInit {
     });
   }
 
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+  }
+
   private endpointOf(url: string | undefined): OpenAiEndpoint | undefined {
     if (!url) return undefined;
     const q = url.indexOf('?');
@@ -56,6 +62,9 @@ export class GatewayRoutes implements OnModuleInit {
   private serve(endpoint: OpenAiEndpoint, req: IncomingMessage, res: ServerResponse): void {
     const receivedAt = performance.now();
     const id = chooseRequestId(req.headers['x-request-id'], randomUUID);
+    if (this.closing) {
+      return this.refuse(id, req, res, GatewayError.unavailable('The gateway is shutting down; retry.', 1));
+    }
     const limit = this.config.gateway.bodyLimitBytes;
     const announced = Number(req.headers['content-length']);
     if (announced > limit) return this.tooLarge(id, req, res, limit);
@@ -83,13 +92,21 @@ export class GatewayRoutes implements OnModuleInit {
 
   /** 413, then the connection is closed: a body refused for its size is not read further. */
   private tooLarge(id: string, req: IncomingMessage, res: ServerResponse, limit: number): void {
-    const body = GatewayError.tooLarge(limit).body();
-    res.writeHead(413, {
+    this.refuse(id, req, res, GatewayError.tooLarge(limit));
+  }
+
+  /** Answers an error without reading the body, and closes the connection. */
+  private refuse(id: string, req: IncomingMessage, res: ServerResponse, err: GatewayError): void {
+    const body = err.body();
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
       'x-request-id': id,
       connection: 'close',
-    });
+    };
+    if (err.retryAfterSeconds !== undefined)
+      headers['retry-after'] = String(Math.ceil(err.retryAfterSeconds));
+    res.writeHead(err.status, headers);
     res.end(body, () => req.socket.destroy());
   }
 }
