@@ -12,7 +12,7 @@ const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * Usage accounting off the hot path: `record()` only appends to memory; batches are written with one
- * `createMany` every GATEWAY_USAGE_FLUSH_MS, or as soon as GATEWAY_USAGE_BATCH_SIZE entries wait.
+ * `INSERT … SELECT FROM unnest(…)` (UsageRepository) every GATEWAY_USAGE_FLUSH_MS, or as soon as GATEWAY_USAGE_BATCH_SIZE entries wait.
  * While PostgreSQL is unreachable the entries stay in memory (bounded by GATEWAY_USAGE_BUFFER_MAX;
  * beyond it new ones are dropped and counted) and the write is retried with backoff. On shutdown
  * everything left is written.
