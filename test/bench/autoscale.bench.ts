@@ -14,27 +14,30 @@
  * same LWS scaled 1 -> peak by hand straight on the simulator: what the cluster alone takes), and
  * writes an SVG chart (path printed). Short policy windows so that it runs in about three minutes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { startClusterSim } from '../../apps/cluster-sim/src';
 import type { AutoscalingPolicy } from '../../libs/autoscaler/src';
-import { buildCheckpoint } from '../../libs/core/src/models/verification';
-import { applyMigrations } from '../../libs/db/src/migrator';
-import {
-  createDatabaseIfMissing,
-  dropDatabase,
-  freePort,
-  startS3Server,
-  startStack,
-} from '../../libs/testing/src';
+import { freePort, startS3Server } from '../../libs/testing/src';
 import { renderTimelineSvg } from './autoscale/chart';
 import { reactionTimes, seconds, timelineTable, type Phase, type TimelineRow } from './autoscale/timeline';
+import {
+  apiClient,
+  createBenchDatabase,
+  createTinyModel,
+  newAdminKey,
+  platformEnv,
+  ROOT as root,
+  runBenchmark,
+  startBenchStack,
+  startServer,
+  tinyService,
+  waitReady,
+  waitUntil,
+} from './support/platform';
 
-const root = path.resolve(__dirname, '../..');
 const NS = 'bench-as';
 const SERVICE = 'bench';
 const LWS_API = '/apis/leaderworkerset.x-k8s.io/v1';
@@ -69,14 +72,6 @@ const MAX_TOKENS = 100; // × 20 ms per token: a request takes about 2 s once it
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 interface LwsState {
   at: number;
   desired: number;
@@ -86,78 +81,39 @@ interface LwsState {
 async function main() {
   const tmp = mkdtempSync(path.join(tmpdir(), 'troupe-bench-as-'));
   const cleanups: (() => Promise<unknown>)[] = [];
-  let server: ChildProcess | undefined;
   try {
     const s3 = await startS3Server({ directory: path.join(tmp, 's3'), bucket: 'bench' });
     cleanups.push(() => s3.stop());
     const kubeconfigPath = path.join(tmp, 'kubeconfig.yaml');
     const sim = await startClusterSim({ kubeconfigPath, nodes: 12, gpusPerNode: 8, racks: 2, ...SIM });
     cleanups.push(() => sim.close());
-    const stack = await startStack({
-      dataDir: path.join(root, '.troupe', 'bench'),
-      env: {},
-      database: 'postgres',
-    });
+    const stack = await startBenchStack();
     cleanups.push(() => stack.stop());
-    const dbName = `troupe_bench_as_${Date.now()}`;
-    await createDatabaseIfMissing(stack.databaseUrl, dbName);
-    cleanups.push(() => dropDatabase(stack.databaseUrl, dbName));
-    const dbUrl = new URL(stack.databaseUrl);
-    dbUrl.pathname = `/${dbName}`;
-    await applyMigrations(dbUrl.toString());
+    const db = await createBenchDatabase(stack, 'troupe_bench_as');
+    cleanups.push(() => db.drop());
 
     // A Redis database of its own: the autoscaler's lease and the gateways' load keys are global names,
     // and other servers (dev, e2e runs) on the same Redis would otherwise hold the lease or add load.
     const redisUrl = new URL(stack.redisUrl);
     redisUrl.pathname = `/${REDIS_DB}`;
+    const adminKey = newAdminKey();
     const port = await freePort();
-    const adminKey = `troupe_${randomBytes(32).toString('base64url')}`;
-    server = spawn(process.execPath, [path.join(root, 'dist/apps/server/src/main.js')], {
+    const server = await startServer({
+      name: 'server',
+      port,
       env: {
-        ...process.env,
-        DATABASE_URL: dbUrl.toString(),
-        REDIS_URL: redisUrl.toString(),
-        S3_ENDPOINT: s3.endpoint,
-        S3_ACCESS_KEY: s3.accessKey,
-        S3_SECRET_KEY: s3.secretKey,
-        S3_BUCKET: 'bench',
+        ...platformEnv({ databaseUrl: db.url, redisUrl: redisUrl.toString(), s3, adminKey }),
         KUBECONFIG: kubeconfigPath,
         KUBE_NAMESPACE: NS,
-        TROUPE_ADMIN_KEY: adminKey,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
         QUEUE_PREFIX: `bench-as-${port}`,
         ROLES: 'api,gateway,worker',
         AUTOSCALER_TICK_MS: String(TICK_MS),
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const exited = new Promise((r) => server!.once('exit', r));
-    cleanups.push(async () => {
-      if (server!.exitCode === null && server!.signalCode === null) {
-        server!.kill('SIGTERM');
-        await exited;
-      }
-    });
-    const base = `http://127.0.0.1:${port}`;
-    const call = async (method: string, p: string, body?: unknown, raw?: Buffer) => {
-      const res = await fetch(base + p, {
-        method,
-        headers: {
-          authorization: `Bearer ${adminKey}`,
-          ...(raw
-            ? { 'content-type': 'application/octet-stream' }
-            : body !== undefined
-              ? { 'content-type': 'application/json' }
-              : {}),
-        },
-        body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-      });
-      const text = await res.text();
-      if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
-    };
+    cleanups.push(() => server.stop());
+    const base = server.url;
+    const api = apiClient(base, adminKey);
+    const { call } = api;
     const simCall = async (method: string, p: string, body?: unknown, contentType = 'application/json') => {
       const res = await fetch(sim.url + p, {
         method,
@@ -173,33 +129,11 @@ async function main() {
       return { at: Date.now(), desired: lws.spec.replicas ?? 0, ready: lws.status?.readyReplicas ?? 0 };
     };
 
-    await waitUntil('the server', 60_000, () =>
-      fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    );
+    await waitReady(server, 60_000);
     const project = await call('POST', '/api/v1/projects', { name: 'bench-autoscale' });
     const q = `?projectId=${project.id}`;
-    await call('POST', '/api/v1/models', { name: 'tiny', projectId: project.id });
-    await call('POST', `/api/v1/models/tiny/versions${q}`, { version: 'v1' });
-    for (const [p, b] of buildCheckpoint({ layers: 2, hidden: 64, heads: 16, kvHeads: 8, shards: 1 }))
-      await call('PUT', `/api/v1/models/tiny/versions/v1/files/${p}${q}`, undefined, b);
-    await call('POST', `/api/v1/models/tiny/versions/v1/finalize${q}`);
-    await waitUntil('the model version READY', 60_000, async () => {
-      const v = await call('GET', `/api/v1/models/tiny/versions/v1${q}`);
-      if (v.state === 'FAILED') throw new Error(`model version FAILED: ${JSON.stringify(v)}`);
-      return v.state === 'READY';
-    });
-    const spec = {
-      name: SERVICE,
-      projectId: project.id,
-      model: 'tiny',
-      version: 'v1',
-      parallelism: { tensor: 8, pipeline: 1 },
-      gpusPerNode: 8,
-      engine: { image: 'vllm/vllm-openai:v0.11.0', maxModelLen: 2048, maxNumSeqs: TARGET },
-    };
+    await createTinyModel(api, project.id);
+    const spec = tinyService(SERVICE, project.id, { maxNumSeqs: TARGET });
     await call('POST', '/api/v1/services', spec);
     await call('PUT', `/api/v1/services/${SERVICE}/autoscaling${q}`, POLICY);
     await waitUntil('the service READY with one group', 120_000, async () => {
@@ -445,10 +379,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

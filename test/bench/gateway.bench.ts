@@ -35,6 +35,7 @@ import { findNginx, type NginxProxy, startNginx } from './gateway/nginx';
 import { cpuMs, treeCpuMs } from './gateway/proc';
 import { percentile } from './gateway/stats';
 import { deployTroupe, type TroupeDeployment } from './gateway/troupe';
+import { runBenchmark } from './support/platform';
 
 const env = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -363,10 +364,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

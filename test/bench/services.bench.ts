@@ -8,24 +8,25 @@
  * said READY (the watch path; the list is polled every 50 ms, so the lag is measured to within 50 ms). Baseline, same run: the same manifest applied
  * straight to the simulator with client-node (what the cluster itself takes to Ready).
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { startClusterSim } from '../../apps/cluster-sim/src';
-import { buildCheckpoint } from '../../libs/core/src/models/verification';
-import { applyMigrations } from '../../libs/db/src/migrator';
+import { freePort, startS3Server } from '../../libs/testing/src';
 import {
-  createDatabaseIfMissing,
-  dropDatabase,
-  freePort,
-  startS3Server,
-  startStack,
-} from '../../libs/testing/src';
+  apiClient,
+  createBenchDatabase,
+  createTinyModel,
+  newAdminKey,
+  platformEnv,
+  runBenchmark,
+  startBenchStack,
+  startServer,
+  tinyService,
+  waitReady,
+} from './support/platform';
 
-const root = path.resolve(__dirname, '../..');
 const NS = 'bench';
 
 const pct = (xs: number[], p: number) => {
@@ -43,102 +44,35 @@ async function main() {
     gpusPerNode: 8,
     racks: 8,
   });
-  const stack = await startStack({
-    dataDir: path.join(root, '.troupe', 'bench'),
-    env: {},
-    database: 'postgres',
-  });
-  const dbName = `troupe_bench_svc_${Date.now()}`;
-  await createDatabaseIfMissing(stack.databaseUrl, dbName);
-  const dbUrl = new URL(stack.databaseUrl);
-  dbUrl.pathname = `/${dbName}`;
-  await applyMigrations(dbUrl.toString());
+  const stack = await startBenchStack();
+  const db = await createBenchDatabase(stack, 'troupe_bench_svc');
 
+  const adminKey = newAdminKey();
   const port = await freePort();
-  const adminKey = `troupe_${randomBytes(32).toString('base64url')}`;
-  const server = spawn(
-    process.execPath,
-    [
-      // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
-      ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      path.join(root, 'dist/apps/server/src/main.js'),
-    ],
-    {
-      env: {
-        ...process.env,
-        DATABASE_URL: dbUrl.toString(),
-        REDIS_URL: stack.redisUrl,
-        S3_ENDPOINT: s3.endpoint,
-        S3_ACCESS_KEY: s3.accessKey,
-        S3_SECRET_KEY: s3.secretKey,
-        S3_BUCKET: 'bench',
-        KUBECONFIG: path.join(tmp, 'kubeconfig.yaml'),
-        KUBE_NAMESPACE: NS,
-        TROUPE_ADMIN_KEY: adminKey,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        QUEUE_PREFIX: `bench-svc-${port}`,
-        WORKER_CONCURRENCY: '16',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+  const server = await startServer({
+    name: 'server',
+    port,
+    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
+    nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    env: {
+      ...platformEnv({ databaseUrl: db.url, redisUrl: stack.redisUrl, s3, adminKey }),
+      KUBECONFIG: path.join(tmp, 'kubeconfig.yaml'),
+      KUBE_NAMESPACE: NS,
+      QUEUE_PREFIX: `bench-svc-${port}`,
+      WORKER_CONCURRENCY: '16',
     },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  const call = async (method: string, p: string, body?: unknown, raw?: Buffer) => {
-    const res = await fetch(base + p, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminKey}`,
-        ...(raw
-          ? { 'content-type': 'application/octet-stream' }
-          : body !== undefined
-            ? { 'content-type': 'application/json' }
-            : {}),
-      },
-      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  });
+  const api = apiClient(server.url, adminKey);
+  const call = api.request;
 
   try {
-    for (
-      let i = 0;
-      i < 300 &&
-      !(await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 100));
+    await waitReady(server, 30_000);
     console.log('server ready');
-    const project = (await call('POST', '/api/v1/projects', { name: 'bench' })).body;
+    const project = await api.call('POST', '/api/v1/projects', { name: 'bench' });
     const q = `?projectId=${project.id}`;
-    await call('POST', '/api/v1/models', { name: 'tiny', projectId: project.id });
-    await call('POST', `/api/v1/models/tiny/versions${q}`, { version: 'v1' });
-    for (const [p, b] of buildCheckpoint({ layers: 2, hidden: 64, heads: 16, kvHeads: 8, shards: 1 })) {
-      await call('PUT', `/api/v1/models/tiny/versions/v1/files/${p}${q}`, undefined, b);
-    }
-    const fin = await call('POST', `/api/v1/models/tiny/versions/v1/finalize${q}`);
-    if (fin.status !== 202) throw new Error(`finalize: ${fin.status} ${JSON.stringify(fin.body)}`);
-    for (let i = 0; ; i++) {
-      const v = (await call('GET', `/api/v1/models/tiny/versions/v1${q}`)).body;
-      if (v.state === 'READY') break;
-      if (v.state === 'FAILED' || i > 600) throw new Error(`model version: ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await createTinyModel(api, project.id);
     console.log('model READY');
-    const svc = (name: string) => ({
-      name,
-      projectId: project.id,
-      model: 'tiny',
-      version: 'v1',
-      parallelism: { tensor: 8, pipeline: 1 },
-      gpusPerNode: 8,
-      engine: { image: 'vllm/vllm-openai:v0.11.0', maxModelLen: 2048 },
-    });
+    const svc = (name: string) => tinyService(name, project.id);
 
     // Cluster events, timestamped the moment the simulator stores them (its store lives in this
     // process): "applied" is when the API server accepted the LWS, not when a watch delivered it.
@@ -237,20 +171,13 @@ async function main() {
     for (const r of rows) console.log(r);
     unsubscribe();
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
     await sim.close();
     await s3.stop();
-    await dropDatabase(stack.databaseUrl, dbName).catch(() => undefined);
+    await db.drop().catch(() => undefined);
     await stack.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

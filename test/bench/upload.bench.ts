@@ -15,18 +15,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MinioObjectStorage } from '../../libs/storage/src';
-import { applyMigrations } from '../../libs/db/src/migrator';
+import { freePort, startS3Server } from '../../libs/testing/src';
 import {
-  createDatabaseIfMissing,
-  dropDatabase,
-  freePort,
-  startS3Server,
-  startStack,
-} from '../../libs/testing/src';
+  createBenchDatabase,
+  newAdminKey,
+  platformEnv,
+  ROOT as root,
+  runBenchmark,
+  startBenchStack,
+  startServer,
+  waitReady,
+} from './support/platform';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const root = path.resolve(__dirname, '../..');
 const PART = 16 * MiB;
 
 /** Deterministic bytes without materialising them: a 64 MiB random block repeated, read in 1 MiB chunks. */
@@ -70,61 +72,33 @@ function send(
 
 async function main() {
   const sizes = (process.env.BENCH_SIZES_GIB ?? '1,2,4').split(',').map(Number);
-  const entry = path.join(root, 'dist/apps/server/src/main.js');
   const s3dir = mkdtempSync(path.join(tmpdir(), 'troupe-bench-s3-'));
   const s3 = await startS3Server({ directory: s3dir, bucket: 'bench' });
-  const stack = await startStack({
-    dataDir: path.join(root, '.troupe', 'bench'),
-    env: {},
-    database: 'postgres',
-  });
-  const dbName = `troupe_bench_${Date.now()}`;
-  await createDatabaseIfMissing(stack.databaseUrl, dbName);
-  const dbUrl = new URL(stack.databaseUrl);
-  dbUrl.pathname = `/${dbName}`;
-  await applyMigrations(dbUrl.toString());
+  const stack = await startBenchStack();
+  const db = await createBenchDatabase(stack, 'troupe_bench');
 
+  const adminKey = newAdminKey();
   const port = await freePort();
-  const adminKey = `troupe_${randomBytes(32).toString('base64url')}`;
-  const server = spawn(process.execPath, [entry], {
+  const server = await startServer({
+    name: 'server',
+    port,
     env: {
-      ...process.env,
-      DATABASE_URL: dbUrl.toString(),
-      REDIS_URL: stack.redisUrl,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: 'bench',
-      TROUPE_ADMIN_KEY: adminKey,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      ...platformEnv({ databaseUrl: db.url, redisUrl: stack.redisUrl, s3, adminKey }),
       UPLOAD_PART_BYTES: String(PART),
       QUEUE_PREFIX: `bench-${port}`,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const base = `http://127.0.0.1:${port}`;
+  const base = server.url;
   const cleanup = async () => {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
     await s3.stop();
-    await dropDatabase(stack.databaseUrl, dbName).catch(() => undefined);
+    await db.drop().catch(() => undefined);
     await stack.stop();
     rmSync(s3dir, { recursive: true, force: true });
   };
 
   try {
-    for (let i = 0; i < 200; i++) {
-      if (
-        await fetch(`${base}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitReady(server, 20_000);
     const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
     const project = JSON.parse(
       (await send(`${base}/api/v1/projects`, 'POST', auth, Buffer.from(JSON.stringify({ name: 'bench' }))))
@@ -143,7 +117,7 @@ async function main() {
       region: 'us-east-1',
       accessKey: s3.accessKey,
       secretKey: s3.secretKey,
-      bucket: 'bench',
+      bucket: s3.bucket,
     });
     const rows: string[] = [];
     const results: Record<string, number> = {};
@@ -199,9 +173,9 @@ async function main() {
       await storage.deletePrefix('direct/');
 
       // (a) API streaming PUT, sampling the server's RSS.
-      const before = rssOf(server.pid!);
+      const before = rssOf(server.child.pid!);
       let peak = before;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.pid!))), 20);
+      const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.child.pid!))), 20);
       t0 = performance.now();
       const put = await send(
         `${base}/api/v1/models/bench/versions/${version}/files/weights.bin${q}`,
@@ -350,7 +324,4 @@ function size(mib: number) {
   return `${mib} MiB`;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark(main);

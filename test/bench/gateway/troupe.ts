@@ -4,20 +4,21 @@
  * and a separate gateway process (role gateway, built output) whose CPU the benchmark reads. This is how
  * the roles run in a cluster: the gateway as its own Deployment.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { buildCheckpoint } from '../../../libs/core/src/models/verification';
-import { applyMigrations } from '../../../libs/db/src/migrator';
+import { startS3Server } from '../../../libs/testing/src';
 import {
-  createDatabaseIfMissing,
-  dropDatabase,
-  freePort,
-  startS3Server,
-  startStack,
-} from '../../../libs/testing/src';
+  apiClient,
+  createBenchDatabase,
+  createTinyModel,
+  newAdminKey,
+  platformEnv,
+  startBenchStack,
+  startServer,
+  tinyService,
+  waitReady,
+  waitUntil,
+} from '../support/platform';
 
-const root = path.resolve(__dirname, '../../..');
 const NS = 'bench-gw';
 
 export interface TroupeDeployment {
@@ -37,39 +38,6 @@ export interface TroupeDeployment {
 
 type Log = (m: string) => void;
 
-async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function startServer(
-  env: Record<string, string>,
-  name: string,
-  nodeArgs: string[] = [],
-): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/apps/server/src/main.js')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT')
-      console.error(`${name} process exited: code ${code}, signal ${signal}`);
-  });
-  return { child, exited };
-}
-
-async function stopServer(s: { child: ChildProcess; exited: Promise<void> }): Promise<void> {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
-  s.child.kill('SIGTERM');
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
-  await s.exited;
-  clearTimeout(timer);
-}
-
 export async function deployTroupe(o: {
   tmp: string;
   kubeconfigPath: string;
@@ -87,88 +55,29 @@ export async function deployTroupe(o: {
   try {
     const s3 = await startS3Server({ directory: path.join(o.tmp, 's3'), bucket: 'bench' });
     stoppers.push(() => s3.stop());
-    const stack = await startStack({
-      dataDir: path.join(root, '.troupe', 'bench'),
-      env: {},
-      database: 'postgres',
-    });
+    const stack = await startBenchStack();
     stoppers.push(() => stack.stop());
-    const dbName = `troupe_bench_gw_${Date.now()}`;
-    await createDatabaseIfMissing(stack.databaseUrl, dbName);
-    stoppers.push(() => dropDatabase(stack.databaseUrl, dbName));
-    const dbUrl = new URL(stack.databaseUrl);
-    dbUrl.pathname = `/${dbName}`;
-    await applyMigrations(dbUrl.toString());
+    const db = await createBenchDatabase(stack, 'troupe_bench_gw');
+    stoppers.push(() => db.drop());
 
-    const adminKey = `troupe_${randomBytes(32).toString('base64url')}`;
+    const adminKey = newAdminKey();
     const common = {
-      DATABASE_URL: dbUrl.toString(),
-      REDIS_URL: stack.redisUrl,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: 'bench',
+      ...platformEnv({ databaseUrl: db.url, redisUrl: stack.redisUrl, s3, adminKey }),
       KUBECONFIG: o.kubeconfigPath,
       KUBE_NAMESPACE: NS,
-      TROUPE_ADMIN_KEY: adminKey,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
       QUEUE_PREFIX: `bench-gw-${process.pid}`,
     };
-    const controlPort = await freePort();
-    const control = startServer(
-      { ...common, PORT: String(controlPort), ROLES: 'api,worker' },
-      'control server',
-    );
-    stoppers.push(() => stopServer(control));
-    const base = `http://127.0.0.1:${controlPort}`;
-    const call = async (method: string, p: string, body?: unknown, raw?: Buffer) => {
-      const res = await fetch(base + p, {
-        method,
-        headers: {
-          authorization: `Bearer ${adminKey}`,
-          ...(raw
-            ? { 'content-type': 'application/octet-stream' }
-            : body !== undefined
-              ? { 'content-type': 'application/json' }
-              : {}),
-        },
-        body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-      });
-      const text = await res.text();
-      const parsed = text ? JSON.parse(text) : undefined;
-      if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text}`);
-      return parsed;
-    };
-    await waitUntil('the control server', 60_000, () =>
-      fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    );
+    const control = await startServer({ name: 'control server', env: { ...common, ROLES: 'api,worker' } });
+    stoppers.push(() => control.stop());
+    const api = apiClient(control.url, adminKey);
+    const { call } = api;
+    await waitReady(control, 60_000);
 
     const project = await call('POST', '/api/v1/projects', { name: 'bench-gateway' });
     const q = `?projectId=${project.id}`;
-    await call('POST', '/api/v1/models', { name: 'tiny', projectId: project.id });
-    await call('POST', `/api/v1/models/tiny/versions${q}`, { version: 'v1' });
-    for (const [p, b] of buildCheckpoint({ layers: 2, hidden: 64, heads: 16, kvHeads: 8, shards: 1 }))
-      await call('PUT', `/api/v1/models/tiny/versions/v1/files/${p}${q}`, undefined, b);
-    await call('POST', `/api/v1/models/tiny/versions/v1/finalize${q}`);
-    await waitUntil('the model version READY', 60_000, async () => {
-      const v = await call('GET', `/api/v1/models/tiny/versions/v1${q}`);
-      if (v.state === 'FAILED') throw new Error(`model version FAILED: ${JSON.stringify(v)}`);
-      return v.state === 'READY';
-    });
+    await createTinyModel(api, project.id);
     const name = 'bench';
-    await call('POST', '/api/v1/services', {
-      name,
-      projectId: project.id,
-      model: 'tiny',
-      version: 'v1',
-      parallelism: { tensor: 8, pipeline: 1 },
-      gpusPerNode: 8,
-      engine: { image: 'vllm/vllm-openai:v0.11.0', maxModelLen: 2048 },
-    });
+    await call('POST', '/api/v1/services', tinyService(name, project.id));
     let service: {
       servedModelName: string;
       namespace: string;
@@ -199,14 +108,13 @@ export async function deployTroupe(o: {
       await call('POST', '/api/v1/api-keys', { name: 'bench', role: 'inference', projectId: project.id })
     ).key as string;
 
-    const gatewayPort = await freePort();
-    const gateway = startServer(
-      { ...common, PORT: String(gatewayPort), ROLES: 'gateway' },
-      'gateway',
-      o.gatewayNodeArgs,
-    );
-    stoppers.push(() => stopServer(gateway));
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const gateway = await startServer({
+      name: 'gateway',
+      env: { ...common, ROLES: 'gateway' },
+      nodeArgs: o.gatewayNodeArgs,
+    });
+    stoppers.push(() => gateway.stop());
+    const gatewayUrl = gateway.url;
     let last = '';
     await waitUntil('the gateway to route to the service', 60_000, async () => {
       const r = await fetch(`${gatewayUrl}/v1/chat/completions`, {
