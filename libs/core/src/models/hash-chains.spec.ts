@@ -92,4 +92,33 @@ describe('HashChains', () => {
       createHash('sha256').update(Buffer.concat(parts)).digest('hex'),
     );
   });
+
+  it('a second upload of a part still streaming (client gone and back) starts a new chain; the first adds nothing', async () => {
+    const chains = new HashChains(1 << 20);
+    const stale = await chains.tap('s', 1, fresh);
+    stale.write(parts[0].subarray(0, 400)); // the client went away mid-part; the server has not noticed yet
+    const again = await chains.tap('s', 1, fresh);
+    again.write(parts[0]);
+    stale.write(parts[0].subarray(400, 600)); // late bytes of the dead request
+    const states = new Map(again.succeed());
+    expect(stale.fail()).toBe(false); // its chain is gone: nothing to drop (the new chain lives on)
+    for (const [n, p] of parts.slice(1).entries()) {
+      const t = await chains.tap('s', n + 2, fresh);
+      t.write(p);
+      for (const [k, v] of t.succeed()) states.set(k, v);
+    }
+    expect(await finalDigest(states, 4)).toBe(whole);
+  });
+
+  it('a tap of a dropped chain saves no state, even when it completes', async () => {
+    const chains = new HashChains(1 << 20);
+    const t1 = await chains.tap('s', 1, fresh);
+    const t2 = await chains.tap('s', 2, fresh);
+    t2.write(parts[1]);
+    chains.drop('s');
+    t1.write(parts[0]);
+    expect(t1.succeed().size).toBe(0);
+    expect(t2.succeed().size).toBe(0);
+    expect(chains.held).toBe(0);
+  });
 });

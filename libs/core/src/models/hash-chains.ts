@@ -34,6 +34,13 @@ export class HashChains {
     load: () => Promise<{ hashedThrough: number; state: Uint8Array | null }>,
   ): Promise<PartTap> {
     let chain = this.chains.get(sessionId);
+    // A second upload of a part that is still streaming into this chain (a client that went away and
+    // came back before the server noticed): both would feed the same hasher. Neither can be trusted,
+    // so the chain goes; this part starts a new one from the saved states.
+    if (chain && (chain.live === n || chain.pending.has(n))) {
+      this.drop(sessionId);
+      chain = undefined;
+    }
     if (!chain) {
       const { hashedThrough, state } = await load();
       const hasher = await ChainedSha256.start(state);
@@ -51,7 +58,14 @@ export class HashChains {
   drop(sessionId: string): void {
     const chain = this.chains.get(sessionId);
     if (!chain) return;
-    for (const p of chain.pending.values()) this.release(p.bytes);
+    // Parts still streaming into it add nothing from now on and save no state.
+    chain.dead = true;
+    for (const p of chain.pending.values()) {
+      this.release(p.bytes);
+      p.chunks = [];
+      p.bytes = 0;
+    }
+    chain.pending.clear();
     this.chains.delete(sessionId);
   }
 
@@ -99,6 +113,10 @@ class Chain {
   readonly pending = new Map<number, Pending>();
   /** A part was given up: the chain cannot pass it, so later parts are not held either. */
   broken = false;
+  /** Dropped: its taps neither hash nor save states any more. */
+  dead = false;
+  /** The part streaming straight into the hasher now, if any. */
+  live: number | null = null;
   constructor(
     readonly hasher: ChainedSha256,
     /** The next part number the hasher expects. */
@@ -116,8 +134,10 @@ export class PartTap {
     private readonly chain: Chain,
     readonly partNumber: number,
   ) {
-    if (partNumber === chain.next) this.pending.live = true;
-    else if (partNumber < chain.next)
+    if (partNumber === chain.next && chain.live === null) {
+      this.pending.live = true;
+      chain.live = partNumber;
+    } else if (partNumber < chain.next)
       this.holding = false; // a retry of a hashed part: nothing to add
     else chain.pending.set(partNumber, this.pending);
   }
@@ -127,6 +147,7 @@ export class PartTap {
    * caller pauses the upload until it resolves (backpressure), so the chain keeps its parts.
    */
   write(chunk: Buffer): void | Promise<void> {
+    if (this.chain.dead) return;
     if (this.pending.live) return this.chain.hasher.update(chunk);
     if (!this.holding) return;
     if (this.chain.broken) return this.giveUp();
@@ -138,6 +159,7 @@ export class PartTap {
     const deadline = Date.now() + this.chains.waitMs;
     while (Date.now() < deadline) {
       await this.chains.waitForRelease(deadline - Date.now());
+      if (this.chain.dead) return;
       // The chain may have reached this part meanwhile: its bytes then go straight to the hasher.
       if (this.pending.live) return this.chain.hasher.update(chunk);
       if (this.chains.reserve(chunk.length)) return this.hold(chunk);
@@ -166,8 +188,10 @@ export class PartTap {
    */
   succeed(): Map<number, Uint8Array> {
     const saved = new Map<number, Uint8Array>();
+    if (this.chain.dead) return saved;
     if (this.pending.live) {
       this.pending.live = false;
+      this.chain.live = null;
       this.chain.next = this.partNumber + 1;
       saved.set(this.partNumber, this.chain.hasher.save());
     } else if (this.holding) {
@@ -184,6 +208,7 @@ export class PartTap {
       this.chain.pending.delete(this.chain.next);
       if (!p.complete) {
         p.live = true;
+        this.chain.live = this.chain.next;
         break;
       }
       saved.set(this.chain.next, this.chain.hasher.save());
@@ -198,8 +223,11 @@ export class PartTap {
    * from the last saved state).
    */
   fail(): boolean {
+    // A dropped chain is gone already: nothing to report (true would drop the session's new chain).
+    if (this.chain.dead) return false;
     if (this.pending.live) {
       this.pending.live = false;
+      this.chain.live = null;
       return true;
     }
     this.chains.release(this.pending.bytes);

@@ -256,6 +256,16 @@ export class UploadService {
         body.pipe(meter),
         length,
       ));
+      // A body that ended early without an error (a client that went away) must not be taken for
+      // the part: its bytes would enter the whole-file hash and the assembled object.
+      if (meter.bytes !== length) {
+        throw AppException.validation([
+          {
+            field: 'body',
+            message: `part ${partNumber} must be exactly ${length} bytes (received ${meter.bytes})`,
+          },
+        ]);
+      }
       sha256 = meter.sha.digest('hex');
       if (expected && expected !== sha256) throw ModelException.checksumMismatch(expected, sha256);
     } catch (err) {
