@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import OpenAI from 'openai';
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AutoscalingRepository } from '../../libs/core/src/autoscaling/autoscaling.repository';
 import { parsePrometheusText } from '../../libs/core/src/autoscaling/prometheus-text';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
-import { startTestApp, TestApp } from '../support/app';
+import { createProject, startTestApp, TestApp } from '../support/app';
 import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
 import { startTestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
@@ -138,24 +137,9 @@ describe('group autoscaler on the cluster simulator', () => {
     t = await startTestApp(env());
     apps.push(t);
     redis = new Redis(inject('redisUrl'));
-    const project = (
-      await t.call('POST', '/api/v1/projects', {
-        key: t.adminKey,
-        body: { name: `as-${randomBytes(3).toString('hex')}` },
-      })
-    ).body;
-    member = (
-      await t.call('POST', '/api/v1/api-keys', {
-        key: t.adminKey,
-        body: { name: 'm', role: 'member', projectId: project.id },
-      })
-    ).body.key;
-    inference = (
-      await t.call('POST', '/api/v1/api-keys', {
-        key: t.adminKey,
-        body: { name: 'i', role: 'inference', projectId: project.id },
-      })
-    ).body.key;
+    const project = await createProject(t, 'as', ['member', 'inference']);
+    member = project.keys.member.key;
+    inference = project.keys.inference.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
     await uploadCheckpoint(
       t,

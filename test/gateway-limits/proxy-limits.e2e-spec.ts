@@ -3,7 +3,7 @@ import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ProjectLimitsTable } from '../../libs/gateway/src/limits/limits-table';
 import { limitKeys } from '../../libs/gateway/src/limits/limit-scripts';
-import { GatewayStack, NS, startGatewayStack, until } from '../gateway/support';
+import { GatewayStack, startGatewayStack, until } from '../gateway/support';
 import { startTestApp, TestApp } from '../support/app';
 
 /**
@@ -52,15 +52,7 @@ describe('limits through the gateway, two processes', () => {
 
   beforeAll(async () => {
     s = await startGatewayStack();
-    second = await startTestApp({
-      ...s.s3.env,
-      KUBECONFIG: s.cluster.kubeconfigFile,
-      KUBE_NAMESPACE: NS,
-      ROLES: 'gateway',
-      DATABASE_URL: s.t.config.database.url,
-      TROUPE_ADMIN_KEY: s.t.adminKey,
-      QUEUE_PREFIX: s.t.config.queue.prefix,
-    });
+    second = await startTestApp(s.gatewayEnv());
     redis = new Redis(inject('redisUrl'));
     await s.deploy(model, { initial: 1 });
     await until('the second gateway routes to the service', () => s.endpointsOf(second, model) === 1);

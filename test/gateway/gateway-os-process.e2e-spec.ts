@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, ServerProcess } from '../support/server-process';
-import { GatewayStack, NS, startGatewayStack, until } from './support';
+import { GatewayStack, startGatewayStack, until } from './support';
 
 /**
  * A second gateway in its own OS process (`ROLES=gateway`, run from the sources), in front of the same
@@ -30,15 +30,7 @@ describe('a gateway in its own OS process', () => {
 
   beforeAll(async () => {
     s = await startGatewayStack();
-    child = await startServerProcess({
-      ...s.s3.env,
-      KUBECONFIG: s.cluster.kubeconfigFile,
-      KUBE_NAMESPACE: NS,
-      ROLES: 'gateway',
-      DATABASE_URL: s.t.config.database.url,
-      TROUPE_ADMIN_KEY: s.t.adminKey,
-      QUEUE_PREFIX: s.t.config.queue.prefix,
-    });
+    child = await startServerProcess(s.gatewayEnv());
     await s.deploy(model, { initial: 1 });
     await until('the other process routes to the service', async () => {
       const r = await chat(child.url, s.inference);

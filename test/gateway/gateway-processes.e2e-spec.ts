@@ -20,16 +20,7 @@ describe('gateway processes, hold from zero, limits and revocation', () => {
 
   beforeAll(async () => {
     s = await startGatewayStack({ GATEWAY_HOLD_KEEPALIVE_MS: '200' });
-    second = await startTestApp({
-      ...s.s3.env,
-      KUBECONFIG: s.cluster.kubeconfigFile,
-      KUBE_NAMESPACE: NS,
-      ROLES: 'gateway',
-      DATABASE_URL: s.t.config.database.url,
-      TROUPE_ADMIN_KEY: s.t.adminKey,
-      QUEUE_PREFIX: s.t.config.queue.prefix,
-      GATEWAY_HOLD_TIMEOUT_MS: '400',
-    });
+    second = await startTestApp(s.gatewayEnv({ GATEWAY_HOLD_TIMEOUT_MS: '400' }));
     redis = new Redis(inject('redisUrl'));
     await s.deploy('warm', { initial: 1 });
     await until('the second gateway routes to warm', () => s.endpointsOf(second, 'warm') === 1);

@@ -54,6 +54,8 @@ export interface GatewayStack {
   engines(serviceName?: string): Promise<EngineInfo[]>;
   faults(pod: string, faults: Record<string, unknown> | null): Promise<void>;
   endpointsOf(app: TestApp, serviceName: string): number;
+  /** Environment of another gateway-only process in front of the same cluster, database and Redis. */
+  gatewayEnv(extra?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,16 @@ export async function startGatewayStack(env: Record<string, string> = {}): Promi
     inference: inf.key,
     inferenceKeyId: inf.id,
     model,
+    gatewayEnv: (extra = {}) => ({
+      ...s3.env,
+      KUBECONFIG: cluster.kubeconfigFile,
+      KUBE_NAMESPACE: NS,
+      ROLES: 'gateway',
+      DATABASE_URL: t.config.database.url,
+      TROUPE_ADMIN_KEY: t.adminKey,
+      QUEUE_PREFIX: t.config.queue.prefix,
+      ...extra,
+    }),
     openai: (k, app = t) => new OpenAI({ apiKey: k, baseURL: `${app.url}/v1`, maxRetries: 0 }),
     async deploy(name, replicas, ready = replicas.initial) {
       const r = await t.call('POST', '/api/v1/services', {

@@ -4,7 +4,7 @@ import { ObjectStorage } from '@troupe/storage';
 import { Queue } from 'bullmq';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, TestApp } from '../support/app';
+import { createProject, startTestApp, TestApp } from '../support/app';
 
 /**
  * s3rver cannot abort multipart uploads; fauxqs (an in-memory S3 emulator) can, like MinIO and S3.
@@ -26,18 +26,7 @@ describe('abandoned upload sessions', () => {
       UPLOAD_SESSION_TTL_MS: '60000',
       UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
     });
-    const project = (
-      await t.call('POST', '/api/v1/projects', {
-        key: t.adminKey,
-        body: { name: `ttl-${randomBytes(3).toString('hex')}` },
-      })
-    ).body;
-    member = (
-      await t.call('POST', '/api/v1/api-keys', {
-        key: t.adminKey,
-        body: { name: 'm', role: 'member', projectId: project.id },
-      })
-    ).body.key;
+    member = (await createProject(t, 'ttl', ['member'])).keys.member.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: 'm' } });
     await t.call('POST', '/api/v1/models/m/versions', { key: member, body: { version: 'v1' } });
   });

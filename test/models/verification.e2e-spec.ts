@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckpoint, buildSafetensors, INDEX_FILE } from '../../libs/core/src/models/verification';
-import { startTestApp, TestApp } from '../support/app';
+import { createProject, startTestApp, TestApp } from '../support/app';
 import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
 import { startTestS3, TestS3 } from '../support/s3';
 
@@ -14,18 +14,7 @@ describe('model version verification', () => {
   beforeAll(async () => {
     s3 = await startTestS3();
     t = await startTestApp(s3.env);
-    const project = (
-      await t.call('POST', '/api/v1/projects', {
-        key: t.adminKey,
-        body: { name: `v-${randomBytes(3).toString('hex')}` },
-      })
-    ).body;
-    member = (
-      await t.call('POST', '/api/v1/api-keys', {
-        key: t.adminKey,
-        body: { name: 'm', role: 'member', projectId: project.id },
-      })
-    ).body.key;
+    member = (await createProject(t, 'v', ['member'])).keys.member.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
   });
   afterAll(async () => {

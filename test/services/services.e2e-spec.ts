@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
-import { startTestApp, TestApp } from '../support/app';
+import { createProject, startTestApp, TestApp } from '../support/app';
 import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
 import { startTestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
@@ -53,18 +52,7 @@ describe('inference services on the cluster simulator', () => {
     await cluster.sim('POST', '/sim/nodes/node-6/down');
     await cluster.sim('POST', '/sim/nodes/node-7/down');
     t = await startTestApp({ ...s3.env, KUBECONFIG: cluster.kubeconfigFile, KUBE_NAMESPACE: NS });
-    const project = (
-      await t.call('POST', '/api/v1/projects', {
-        key: t.adminKey,
-        body: { name: `svc-${randomBytes(3).toString('hex')}` },
-      })
-    ).body;
-    member = (
-      await t.call('POST', '/api/v1/api-keys', {
-        key: t.adminKey,
-        body: { name: 'm', role: 'member', projectId: project.id },
-      })
-    ).body.key;
+    member = (await createProject(t, 'svc', ['member'])).keys.member.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
     for (const v of ['v1', 'v2']) {
       await uploadCheckpoint(

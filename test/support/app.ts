@@ -75,3 +75,24 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     close: () => app.close(),
   };
 }
+
+/** A new project (name `<prefix>-<random>`) with one key per role asked for, made by the admin key. */
+export async function createProject<R extends 'member' | 'inference' | 'admin'>(
+  t: TestApp,
+  prefix: string,
+  roles: readonly R[],
+): Promise<{ id: string; name: string; keys: Record<R, { key: string; id: string }> }> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const project = await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name } });
+  if (project.status !== 201) throw new Error(`create project: ${project.status} ${project.text}`);
+  const keys = {} as Record<R, { key: string; id: string }>;
+  for (const role of roles) {
+    const r = await t.call('POST', '/api/v1/api-keys', {
+      key: t.adminKey,
+      body: { name: role, role, ...(role === 'admin' ? {} : { projectId: project.body.id }) },
+    });
+    if (r.status !== 201) throw new Error(`create ${role} key: ${r.status} ${r.text}`);
+    keys[role] = { key: r.body.key, id: r.body.id };
+  }
+  return { id: project.body.id, name, keys };
+}
