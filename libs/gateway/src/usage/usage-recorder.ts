@@ -88,15 +88,17 @@ export class UsageRecorder implements OnModuleInit, OnModuleDestroy, OnApplicati
     this.stopped = true;
     clearTimeout(this.timer);
     await this.drain();
+    await this.usage.close();
   }
 
   /**
    * Requests that finished while the HTTP server was closing may have recorded after the final flush:
-   * write them too (PrismaService reconnects on demand), then close that connection again.
+   * write them too (the insert pool and PrismaService reconnect on demand), then close them again.
    */
   async onApplicationShutdown(): Promise<void> {
     if (this.buffer.pending === 0) return;
     await this.drain();
+    await this.usage.close();
     await this.prisma.$disconnect().catch(() => undefined);
   }
 
