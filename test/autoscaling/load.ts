@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../support/until';
 
 export interface Endpoint {
   ip: string;
@@ -79,20 +80,9 @@ export class LoadGenerator {
   }
 }
 
-export async function until<T>(
+export const until = <T>(
   what: string,
   fn: () => Promise<T | undefined | false | null>,
   timeoutMs = 20_000,
   intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    last = v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await sleep(intervalMs);
-  }
-}
+) => pollUntil(what, fn, timeoutMs, intervalMs);

@@ -7,6 +7,7 @@ import { GatewayLimiter, GatewayLimitsModule, UsageRecorder } from '@troupe/gate
 import { RedisService } from '@troupe/queue';
 import { ProjectLimitsTable } from '../../libs/gateway/src/limits/limits-table';
 import { testEnv } from '../support/app';
+import { pollUntil } from '../support/until';
 
 /**
  * One "gateway process" as far as limits and usage go: the real GatewayLimitsModule with its own
@@ -54,12 +55,5 @@ export async function startLimitsNode(env: Record<string, string> = {}): Promise
 }
 
 /** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function until<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export const until = <T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000) =>
+  pollUntil(what, check, timeoutMs, 25);

@@ -6,23 +6,16 @@ import { startTestApp, TestApp } from '../support/app';
 import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
 import { startTestCluster, TestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
+import { pollUntil } from '../support/until';
 
 export const NS = 'troupe-gw';
 
-export async function until<T>(
+export const until = <T>(
   what: string,
   fn: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 20_000,
   everyMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+) => pollUntil(what, fn, timeoutMs, everyMs);
 
 export interface EngineInfo {
   namespace: string;

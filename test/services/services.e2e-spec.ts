@@ -5,25 +5,12 @@ import { createProject, startTestApp, TestApp } from '../support/app';
 import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
 import { startTestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
+import { pollUntil } from '../support/until';
 
 const NS = 'troupe-inference';
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    last = v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000) =>
+  pollUntil(what, fn, timeoutMs, 50);
 
 describe('inference services on the cluster simulator', () => {
   let s3: TestS3;
