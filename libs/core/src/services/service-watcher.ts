@@ -18,9 +18,6 @@ export class ServiceWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Keys whose LWS was seen deleted since the last refresh (the debounce must not lose it). */
   private readonly lwsDeleted = new Set<string>();
-  /** Keys with a refresh running, and keys that changed again meanwhile (refreshed once more after). */
-  private readonly running = new Set<string>();
-  private readonly dirty = new Set<string>();
   private unsubscribe?: () => void;
 
   constructor(
@@ -50,32 +47,13 @@ export class ServiceWatcher implements OnApplicationBootstrap, OnModuleDestroy {
       key,
       setTimeout(() => {
         this.timers.delete(key);
-        void this.run(key, e.namespace, lwsName);
-      }, STATUS_DEBOUNCE_MS),
-    );
-  }
-
-  /**
-   * One refresh per LWS at a time: two overlapping refreshes could write an older view over a newer
-   * one. A change that arrives while one runs marks the key dirty, and it runs once more after.
-   */
-  private async run(key: string, namespace: string, name: string): Promise<void> {
-    if (this.running.has(key)) {
-      this.dirty.add(key);
-      return;
-    }
-    this.running.add(key);
-    try {
-      do {
-        this.dirty.delete(key);
+        // Refreshes of one service never overlap: ReconcileService.refreshStatus serialises them.
         const deleted = this.lwsDeleted.delete(key);
-        await this.refresh(namespace, name, deleted).catch((err: Error) =>
+        void this.refresh(e.namespace, lwsName, deleted).catch((err: Error) =>
           this.logger.warn(`status of ${key}: ${err.message}`),
         );
-      } while (this.dirty.has(key));
-    } finally {
-      this.running.delete(key);
-    }
+      }, STATUS_DEBOUNCE_MS),
+    );
   }
 
   private async refresh(namespace: string, name: string, lwsDeleted: boolean): Promise<void> {
