@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../libs/testing/src';
 import { testEnv } from './app';
 
 const root = path.resolve(__dirname, '../..');
@@ -12,17 +12,6 @@ export interface ServerProcess {
   /** What the process wrote to stdout and stderr so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**
