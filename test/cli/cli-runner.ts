@@ -1,9 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { verification } from '@troupe/core';
 
 const ROOT = path.resolve(__dirname, '../..');
+const MiB = 1024 * 1024;
 
 export interface CliResult {
   code: number | null;
@@ -86,4 +88,60 @@ export function writeCheckpoint(
     sums.set(f.path, hash.digest('hex'));
   }
   return sums;
+}
+
+export interface Checkpoint {
+  dir: string;
+  sums: Map<string, string>;
+  sizes: Map<string, number>;
+}
+
+/** A tiny-Llama-shaped checkpoint whose first shard is ~70 MiB of random weights; ~85 MiB in all, and an empty file. */
+export function writeBigCheckpoint(dir: string): Checkpoint {
+  const opts = {
+    layers: 3,
+    hidden: 1024,
+    heads: 8,
+    kvHeads: 4,
+    intermediate: 2048,
+    vocab: 8000,
+    dtype: 'BF16' as const,
+  };
+  const tensors = verification.tinyLlamaTensors(opts);
+  const shards = [tensors.slice(0, -2), tensors.slice(-2)]; // [embeddings + layers], [norm + lm_head]
+  const sums = new Map<string, string>();
+  const sizes = new Map<string, number>();
+  const put = (name: string, data: Buffer) => {
+    writeFileSync(path.join(dir, name), data);
+    sums.set(name, createHash('sha256').update(data).digest('hex'));
+    sizes.set(name, data.length);
+  };
+  const weightMap: Record<string, string> = {};
+  let totalSize = 0;
+  shards.forEach((shard, i) => {
+    const name = verification.shardName(i + 1, shards.length);
+    const { header, dataBytes } = verification.encodeSafetensorsHeader(shard, { format: 'pt' });
+    const hash = createHash('sha256').update(header);
+    const fd = openSync(path.join(dir, name), 'w');
+    writeSync(fd, header);
+    for (let left = dataBytes; left > 0;) {
+      const chunk = randomBytes(Math.min(left, 4 * MiB));
+      writeSync(fd, chunk);
+      hash.update(chunk);
+      left -= chunk.length;
+    }
+    closeSync(fd);
+    sums.set(name, hash.digest('hex'));
+    sizes.set(name, header.length + dataBytes);
+    for (const t of shard) weightMap[t.name] = name;
+    totalSize += dataBytes;
+  });
+  put('config.json', Buffer.from(JSON.stringify(verification.tinyLlamaConfig(opts), null, 2)));
+  put('tokenizer.json', Buffer.from(verification.tinyTokenizerJson()));
+  put('added_tokens.json', Buffer.alloc(0));
+  put(
+    verification.INDEX_FILE,
+    Buffer.from(JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap })),
+  );
+  return { dir, sums, sizes };
 }

@@ -12,17 +12,20 @@ export interface ServerProcess {
   /** What the process wrote to stdout and stderr so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or an OOM kill would: no shutdown hooks run. Resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /**
  * Starts `apps/server/src/main.ts` with `testEnv(overrides)` through the SWC require hook
- * (test/support/register-ts.cjs), and resolves once `/readyz` answers 200.
+ * (test/support/register-ts.cjs), and resolves once `/readyz` answers 200. It listens on
+ * `overrides.PORT` when given (a restarted server keeps its address), else on a free port.
  */
 export async function startServerProcess(
   overrides: Record<string, string> = {},
   timeoutMs = 60_000,
 ): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = overrides.PORT && overrides.PORT !== '0' ? Number(overrides.PORT) : await freePort();
   const env = testEnv({ LOG_LEVEL: 'warn', ...overrides, PORT: String(port), HOST: '127.0.0.1' });
   const child: ChildProcess = spawn(
     process.execPath,
@@ -58,6 +61,11 @@ export async function startServerProcess(
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(killer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
