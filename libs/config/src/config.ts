@@ -46,6 +46,7 @@ export interface AppConfig {
     maxVersionBytes: number;
     partBytes: number;
     hashHoldBytes: number;
+    hashThreads: number;
     sessionTtlMs: number;
     cleanupIntervalMs: number;
   };
@@ -155,6 +156,7 @@ export function loadConfig(env: Env): AppConfig {
       maxVersionBytes: e.UPLOAD_MAX_VERSION_BYTES,
       partBytes: e.UPLOAD_PART_BYTES,
       hashHoldBytes: e.UPLOAD_HASH_HOLD_BYTES,
+      hashThreads: e.UPLOAD_HASH_THREADS,
       sessionTtlMs: e.UPLOAD_SESSION_TTL_MS,
       cleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_MS,
     },

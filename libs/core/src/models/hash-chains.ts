@@ -1,4 +1,4 @@
-import { ChainedSha256 } from './whole-file-hash';
+import { inThreadSha256, ResumableSha256, Sha256Factory } from './whole-file-hash';
 
 /**
  * Keeps the whole-file SHA-256 of each open upload session advancing while parts arrive in parallel.
@@ -18,10 +18,12 @@ export class HashChains {
    * @param budgetBytes memory for held parts, per process
    * @param waitMs how long a part waits (its upload paused: backpressure) for memory to free up before
    *   it gives up being held and is read back at completion instead
+   * @param hashers where the hashing runs (the server passes worker threads)
    */
   constructor(
     private readonly budgetBytes: number,
     readonly waitMs = 15_000,
+    private readonly hashers: Sha256Factory = inThreadSha256,
   ) {}
 
   /**
@@ -43,13 +45,13 @@ export class HashChains {
     }
     if (!chain) {
       const { hashedThrough, state } = await load();
-      const hasher = await ChainedSha256.start(state);
+      const hasher = await this.hashers.start(state);
       // Another part of the same session may have created the chain while this one loaded.
       chain = this.chains.get(sessionId);
       if (!chain) {
         chain = new Chain(hasher, hashedThrough + 1);
         this.chains.set(sessionId, chain);
-      }
+      } else hasher.dispose();
     }
     return new PartTap(this, chain, n);
   }
@@ -60,6 +62,7 @@ export class HashChains {
     if (!chain) return;
     // Parts still streaming into it add nothing from now on and save no state.
     chain.dead = true;
+    chain.hasher.dispose();
     for (const p of chain.pending.values()) {
       this.release(p.bytes);
       p.chunks = [];
@@ -118,7 +121,7 @@ class Chain {
   /** The part streaming straight into the hasher now, if any. */
   live: number | null = null;
   constructor(
-    readonly hasher: ChainedSha256,
+    readonly hasher: ResumableSha256,
     /** The next part number the hasher expects. */
     public next: number,
   ) {}
@@ -183,12 +186,13 @@ export class PartTap {
   }
 
   /**
-   * The part is stored. Returns the hash states of every part the chain advanced over, so the caller
-   * saves them (part number -> state after it).
+   * The part is stored. Resolves to the hash states of every part the chain advanced over, so the
+   * caller saves them (part number -> state after it). The chain itself advances at once (before this
+   * returns); only the states are awaited. Rejects when the hasher failed: the caller drops the chain.
    */
-  succeed(): Map<number, Uint8Array> {
-    const saved = new Map<number, Uint8Array>();
-    if (this.chain.dead) return saved;
+  async succeed(): Promise<Map<number, Uint8Array>> {
+    const saved = new Map<number, Promise<Uint8Array>>();
+    if (this.chain.dead) return new Map();
     if (this.pending.live) {
       this.pending.live = false;
       this.chain.live = null;
@@ -214,7 +218,7 @@ export class PartTap {
       saved.set(this.chain.next, this.chain.hasher.save());
       this.chain.next++;
     }
-    return saved;
+    return new Map(await Promise.all([...saved].map(async ([n, state]) => [n, await state] as const)));
   }
 
   /**

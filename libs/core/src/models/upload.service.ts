@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback } from 'node:stream';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppException, ErrorCode } from '@troupe/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import { MultipartPart, ObjectStorage, objectKey } from '@troupe/storage';
@@ -13,7 +13,7 @@ import { FileView, ModelRef, UploadSessionView } from './model.types';
 import { partLength, planParts } from './part-plan';
 import { SessionRow, UploadRepository } from './upload.repository';
 import { HashChains, PartTap } from './hash-chains';
-import { ChainedSha256 } from './whole-file-hash';
+import { Sha256Threads } from './sha256-threads';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
@@ -53,8 +53,10 @@ class MeteredHash extends Transform {
  * recorded as a file unless every byte arrived and matched the checksum the client gave.
  */
 @Injectable()
-export class UploadService {
+export class UploadService implements OnModuleDestroy {
   private readonly logger = new Logger(UploadService.name);
+  /** The whole-file sha256 runs on worker threads: hash-wasm at upload speed would hold the event loop. */
+  private readonly sha256: Sha256Threads;
   private readonly hashChains: HashChains;
 
   constructor(
@@ -64,7 +66,8 @@ export class UploadService {
     private readonly modelService: ModelService,
     private readonly storage: ObjectStorage,
   ) {
-    this.hashChains = new HashChains(config.uploads.hashHoldBytes);
+    this.sha256 = new Sha256Threads(config.uploads.hashThreads);
+    this.hashChains = new HashChains(config.uploads.hashHoldBytes, undefined, this.sha256);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -284,7 +287,18 @@ export class UploadService {
       tap.fail();
       this.hashChains.drop(session.id);
     } else {
-      await this.uploads.saveHashStates(session.id, tap.succeed());
+      let states: Map<number, Uint8Array> | undefined;
+      try {
+        states = await tap.succeed();
+      } catch (err) {
+        // Hashing failed (a worker thread died): the part is stored all the same; completion reads
+        // back what the chain can no longer vouch for.
+        this.logger.warn(
+          `upload ${session.id}: whole-file hash chain lost (${String(err)}); completion will re-read`,
+        );
+        this.hashChains.drop(session.id);
+      }
+      if (states) await this.uploads.saveHashStates(session.id, states);
     }
     return { partNumber, size: length, etag, sha256 };
   }
@@ -328,17 +342,23 @@ export class UploadService {
 
     let chainEnd = 0;
     while (chainEnd < session.partCount && session.parts[chainEnd].hashState) chainEnd++;
-    const hasher = await ChainedSha256.start(chainEnd > 0 ? session.parts[chainEnd - 1].hashState : null);
+    const hasher = await this.sha256.start(chainEnd > 0 ? session.parts[chainEnd - 1].hashState : null);
     let rehashed = 0;
-    if (chainEnd < session.partCount) {
-      const start = chainEnd * session.partSize;
-      const stream = await this.storage.getObject(session.objectKey, { start, end: size });
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        hasher.update(chunk);
-        rehashed += chunk.length;
+    let sha256: string;
+    try {
+      if (chainEnd < session.partCount) {
+        const start = chainEnd * session.partSize;
+        const stream = await this.storage.getObject(session.objectKey, { start, end: size });
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          const behind = hasher.update(chunk);
+          if (behind) await behind;
+          rehashed += chunk.length;
+        }
       }
+      sha256 = await hasher.digestHex();
+    } finally {
+      hasher.dispose();
     }
-    const sha256 = hasher.digestHex();
     if (session.expectedSha256 && session.expectedSha256 !== sha256) {
       await this.storage.deleteObject(session.objectKey);
       await this.uploads.close(session.id, 'ACTIVE', 'ABORTED');
@@ -354,6 +374,10 @@ export class UploadService {
       hashedInStream: size - rehashed,
       rehashedFromStorage: rehashed,
     };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.sha256.close();
   }
 
   async abort(principal: Principal, id: string): Promise<void> {

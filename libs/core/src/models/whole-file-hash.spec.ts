@@ -10,9 +10,9 @@ describe('ChainedSha256', () => {
       const h = await ChainedSha256.start(state);
       h.update(p.subarray(0, 10));
       h.update(p.subarray(10));
-      state = h.save();
+      state = await h.save();
     }
     const final = await ChainedSha256.start(state);
-    expect(final.digestHex()).toBe(createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
+    expect(await final.digestHex()).toBe(createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
   });
 });
