@@ -127,8 +127,8 @@ export const ENV = {
     doc: 'Memory per process for parts that arrive before their predecessor, so the whole-file sha256 is computed without reading them back.',
   },
   UPLOAD_HASH_THREADS: {
-    schema: int(1, 64).default(2),
-    doc: 'Worker threads per process computing the whole-file sha256 of upload sessions (resumable hash state, so WebAssembly: about 125 MiB/s per thread without SHA-NI).',
+    schema: int(0, 64).default(2),
+    doc: 'Worker threads per process computing the whole-file sha256 of upload sessions (resumable hash state, so WebAssembly: about 125 MiB/s per thread without SHA-NI); 0 hashes on the event loop.',
   },
   UPLOAD_SESSION_TTL_MS: {
     schema: int(60_000, 30 * 86_400_000).default(86_400_000),

@@ -14,6 +14,7 @@ import { partLength, planParts } from './part-plan';
 import { SessionRow, UploadRepository } from './upload.repository';
 import { HashChains, PartTap } from './hash-chains';
 import { Sha256Threads } from './sha256-threads';
+import { inThreadSha256, Sha256Factory } from './whole-file-hash';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
@@ -56,7 +57,8 @@ class MeteredHash extends Transform {
 export class UploadService implements OnModuleDestroy {
   private readonly logger = new Logger(UploadService.name);
   /** The whole-file sha256 runs on worker threads: hash-wasm at upload speed would hold the event loop. */
-  private readonly sha256: Sha256Threads;
+  private readonly sha256: Sha256Factory;
+  private readonly threads?: Sha256Threads;
   private readonly hashChains: HashChains;
 
   constructor(
@@ -66,7 +68,8 @@ export class UploadService implements OnModuleDestroy {
     private readonly modelService: ModelService,
     private readonly storage: ObjectStorage,
   ) {
-    this.sha256 = new Sha256Threads(config.uploads.hashThreads);
+    if (config.uploads.hashThreads > 0) this.threads = new Sha256Threads(config.uploads.hashThreads);
+    this.sha256 = this.threads ?? inThreadSha256;
     this.hashChains = new HashChains(config.uploads.hashHoldBytes, undefined, this.sha256);
   }
 
@@ -377,7 +380,7 @@ export class UploadService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.sha256.close();
+    await this.threads?.close();
   }
 
   async abort(principal: Principal, id: string): Promise<void> {
