@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MinioObjectStorage } from '../../libs/storage/src';
+import { percentile } from './gateway/stats';
 import { freePort, startS3Server } from '../../libs/testing/src';
 import {
   createBenchDatabase,
@@ -46,6 +47,12 @@ function generate(size: number): Readable {
   });
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -69,6 +76,33 @@ function send(
     else req.end(body);
   });
 }
+
+/**
+ * The server's responsiveness while it takes an upload: `GET /healthz` one after another (20 ms apart)
+ * until stopped; latencies in ms. Work on the server's event loop shows up here as latency.
+ */
+function probe(url: string): { stop(): Promise<number[]> } {
+  const latencies: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t = performance.now();
+      await send(`${url}/healthz`, 'GET', {});
+      latencies.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return latencies;
+    },
+  };
+}
+
+const latencyCell = (xs: number[]) =>
+  `p50 ${percentile(xs, 50).toFixed(1)} / p99 ${percentile(xs, 99).toFixed(1)} / max ${Math.max(...xs).toFixed(1)} ms`;
 
 async function main() {
   const sizes = (process.env.BENCH_SIZES_GIB ?? '1,2,4').split(',').map(Number);
@@ -134,7 +168,12 @@ async function main() {
 
       // (b) direct: explicit multipart with the server's driver, 2 parts in flight like the streaming PUT,
       // parts streamed like the server streams them: the baseline is the best this store allows.
+      const cpu = () => ({ server: cpuOf(server.child.pid!), bench: cpuOf(process.pid) });
+      const cpuSpent = (from: { server: number; bench: number }) =>
+        `server ${(cpuOf(server.child.pid!) - from.server).toFixed(1)} s, bench+s3 ${(cpuOf(process.pid) - from.bench).toFixed(1)} s CPU`;
+      let cpu0 = cpu();
       let t0 = performance.now();
+      let tComplete = t0;
       const key = `direct/${version}.bin`;
       const uploadId = await storage.initiateMultipart(key);
       const parts: { partNumber: number; etag: string }[] = [];
@@ -167,12 +206,16 @@ async function main() {
         }
         if (filled > 0) await flush(buf.subarray(0, filled));
         await inflight;
+        tComplete = performance.now();
         await storage.completeMultipart(key, uploadId, parts);
       }
       const directSec = (performance.now() - t0) / 1000;
+      const directCompleteSec = (performance.now() - tComplete) / 1000;
+      const directCpu = cpuSpent(cpu0);
       await storage.deletePrefix('direct/');
 
       // (a) API streaming PUT, sampling the server's RSS.
+      cpu0 = cpu();
       const before = rssOf(server.child.pid!);
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.child.pid!))), 20);
@@ -188,10 +231,16 @@ async function main() {
         generate(size),
       );
       const apiSec = (performance.now() - t0) / 1000;
+      const apiCpu = cpuSpent(cpu0);
       clearInterval(sampler);
       if (put.status !== 201) throw new Error(`API upload failed: ${put.status} ${put.text}`);
 
       // (c) API resumable session, 4 parts in flight (what `troupe models upload` does for large files).
+      const idleProbe = probe(base);
+      await new Promise((r) => setTimeout(r, 2000));
+      const idleLatency = await idleProbe.stop();
+      const busyProbe = probe(base);
+      cpu0 = cpu();
       const session = JSON.parse(
         (
           await send(
@@ -230,6 +279,7 @@ async function main() {
         }
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
+      tComplete = performance.now();
       const done = JSON.parse(
         (
           await send(`${base}/api/v1/uploads/${session.uploadId}/complete`, 'POST', {
@@ -238,6 +288,17 @@ async function main() {
         ).text,
       );
       const sessionSec = (performance.now() - t0) / 1000;
+      const sessionCompleteSec = (performance.now() - tComplete) / 1000;
+      const busyLatency = await busyProbe.stop();
+      console.log(
+        [
+          `  ${gib} GiB, where the time goes:`,
+          `    direct     ${directSec.toFixed(1)} s (complete ${directCompleteSec.toFixed(1)} s); ${directCpu}`,
+          `    API PUT    ${apiSec.toFixed(1)} s; ${apiCpu}`,
+          `    sessions   ${sessionSec.toFixed(1)} s (complete ${sessionCompleteSec.toFixed(1)} s); ${cpuSpent(cpu0)}`,
+          `    GET /healthz idle: ${latencyCell(idleLatency)}; during sessions: ${latencyCell(busyLatency)} (UPLOAD_HASH_THREADS=${process.env.UPLOAD_HASH_THREADS ?? 'default'})`,
+        ].join('\n'),
+      );
       await send(`${base}/api/v1/models/bench/versions/${version}${q}`, 'DELETE', {
         authorization: `Bearer ${adminKey}`,
       });
