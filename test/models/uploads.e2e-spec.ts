@@ -84,6 +84,11 @@ describe('model registry and uploads', () => {
     await s3?.stop();
   });
 
+  it('/readyz reports object storage', async () => {
+    const r = await t.call('GET', '/readyz');
+    expect(r.body).toMatchObject({ status: 'ready', checks: { objectStorage: 'ok' } });
+  });
+
   describe('models and versions', () => {
     it('lists, shows and refuses duplicates', async () => {
       expect((await t.call('POST', '/api/v1/models', { key: member, body: { name: model } })).status).toBe(

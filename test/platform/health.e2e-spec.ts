@@ -19,7 +19,7 @@ describe('health, metrics, docs and error format', () => {
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
       status: 'ready',
-      checks: { postgres: 'ok', redis: 'ok', kubernetes: 'not configured' },
+      checks: { postgres: 'ok', redis: 'ok', kubernetes: 'not configured', objectStorage: 'not configured' },
     });
   });
 

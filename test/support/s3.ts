@@ -10,6 +10,10 @@ export interface TestS3 {
   bucket: string;
   /** The object's bytes, or null when it does not exist. */
   read(key: string): Promise<Buffer | null>;
+  /** Stops the server, keeping its data: the store goes away, as in an outage. */
+  pause(): Promise<void>;
+  /** Starts it again on the same address with the same data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -17,8 +21,12 @@ export interface TestS3 {
 export async function startTestS3(): Promise<TestS3> {
   const dir = mkdtempSync(path.join(tmpdir(), 'troupe-s3-'));
   const bucket = 'troupe-test';
-  const s3 = await startS3Server({ directory: dir, bucket });
-  const url = new URL(s3.endpoint);
+  let s3: Awaited<ReturnType<typeof startS3Server>> | undefined = await startS3Server({
+    directory: dir,
+    bucket,
+  });
+  const endpoint = s3.endpoint;
+  const url = new URL(endpoint);
   const client = new Client({
     endPoint: url.hostname,
     port: Number(url.port),
@@ -29,7 +37,7 @@ export async function startTestS3(): Promise<TestS3> {
   });
   return {
     env: {
-      S3_ENDPOINT: s3.endpoint,
+      S3_ENDPOINT: endpoint,
       S3_ACCESS_KEY: s3.accessKey,
       S3_SECRET_KEY: s3.secretKey,
       S3_BUCKET: bucket,
@@ -47,8 +55,15 @@ export async function startTestS3(): Promise<TestS3> {
         throw err;
       }
     },
+    async pause() {
+      await s3?.stop();
+      s3 = undefined;
+    },
+    async resume() {
+      s3 ??= await startS3Server({ directory: dir, bucket, port: Number(url.port) });
+    },
     async stop() {
-      await s3.stop();
+      await s3?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

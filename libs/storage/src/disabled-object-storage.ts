@@ -15,6 +15,9 @@ export class DisabledObjectStorage extends ObjectStorage {
   async ensureBucket(): Promise<void> {
     notConfigured();
   }
+  async ping(): Promise<void> {
+    notConfigured();
+  }
   async initiateMultipart(): Promise<string> {
     notConfigured();
   }

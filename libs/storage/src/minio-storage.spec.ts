@@ -282,6 +282,18 @@ describe('MinioObjectStorage against s3rver', () => {
     }
   });
 
+  it('ping: answers when the store and the bucket are there, and says which is missing otherwise', async () => {
+    await expect(storage.ping()).resolves.toBeUndefined();
+    const noBucket = new MinioObjectStorage({ ...config, bucket: 'no-such-bucket' });
+    const err = await rejection(noBucket.ping());
+    expect((err as AppException).code).toBe(ErrorCode.DependencyUnavailable);
+    expect((err as Error).message).toMatch(/answers but bucket "no-such-bucket" does not exist/);
+    const down = new MinioObjectStorage({ ...config, endpoint: `http://127.0.0.1:${await freePort()}` });
+    const refused = await rejection(down.ping());
+    expect((refused as AppException).code).toBe(ErrorCode.DependencyUnavailable);
+    expect((refused as Error).message).toMatch(/object storage unavailable: .*ECONNREFUSED/);
+  });
+
   describe('StorageModule', () => {
     async function boot(cfg: Partial<AppConfig>) {
       @Module({ imports: [ConfigModule.forRoot(cfg as AppConfig), StorageModule] })

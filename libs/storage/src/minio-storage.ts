@@ -15,7 +15,13 @@ import {
   StorageNotSupported,
   StoredPart,
 } from './object-storage';
-import { errorCode, NOT_SUPPORTED_S3_CODES, StorageErrorContext, toStorageException } from './storage-errors';
+import {
+  errorCode,
+  NOT_SUPPORTED_S3_CODES,
+  STORAGE_RETRY_AFTER_SECONDS,
+  StorageErrorContext,
+  toStorageException,
+} from './storage-errors';
 
 /** minio's Client with its protected `listParts` (all pages of ListParts) made callable. */
 class TroupeMinioClient extends Client {
@@ -159,6 +165,21 @@ export class MinioObjectStorage extends ObjectStorage {
       }
       throw this.fail(err, 'create or check');
     }
+  }
+
+  async ping(): Promise<void> {
+    let exists: boolean;
+    try {
+      exists = await this.streamClient.bucketExists(this.bucket);
+    } catch (err) {
+      throw this.fail(err, 'check');
+    }
+    if (!exists)
+      throw new AppException(
+        ErrorCode.DependencyUnavailable,
+        `object storage at ${this.endpoint} answers but bucket "${this.bucket}" does not exist`,
+        { retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS },
+      );
   }
 
   async initiateMultipart(key: string, options: { contentType?: string } = {}): Promise<string> {

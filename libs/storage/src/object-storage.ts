@@ -67,6 +67,9 @@ export abstract class ObjectStorage {
   /** Creates the bucket when missing; safe to call concurrently from several processes. */
   abstract ensureBucket(): Promise<void>;
 
+  /** Checks that the store answers and the bucket exists (one request, no retries); throws when not. */
+  abstract ping(): Promise<void>;
+
   /** Starts a multipart upload; returns its upload id. */
   abstract initiateMultipart(key: string, options?: { contentType?: string }): Promise<string>;
 

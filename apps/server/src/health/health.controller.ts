@@ -1,9 +1,10 @@
 import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { MetricsRegistry } from '@troupe/common';
+import { MetricsRegistry, withTimeout } from '@troupe/common';
 import { PrismaService } from '@troupe/db';
 import { KubeClient } from '@troupe/kube';
 import { RedisService } from '@troupe/queue';
+import { ObjectStorage } from '@troupe/storage';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../http/auth.decorators';
 
@@ -17,24 +18,37 @@ export class HealthController {
     private readonly redis: RedisService,
     private readonly metrics: MetricsRegistry,
     private readonly kube: KubeClient,
+    private readonly storage: ObjectStorage,
   ) {}
 
-  private kubeCheck?: { at: number; value: Promise<string> };
+  private readonly checks = new Map<string, { at: number; value: Promise<string> }>();
 
-  /** Whether the cluster serves the LWS API; cached 10 s so probes do not load the API server. */
+  /** An optional dependency's state, cached 10 s so probes do not load it. */
+  private cached(name: string, check: () => Promise<string>): Promise<string> {
+    const hit = this.checks.get(name);
+    if (hit && Date.now() - hit.at <= 10_000) return hit.value;
+    const value = withTimeout(check(), 5_000).catch((err: Error) => `unreachable: ${err.message}`);
+    this.checks.set(name, { at: Date.now(), value });
+    return value;
+  }
+
+  /** Whether the cluster serves the LWS API. */
   private kubernetes(): Promise<string> {
     if (!this.kube.configured) return Promise.resolve('not configured');
-    if (!this.kubeCheck || Date.now() - this.kubeCheck.at > 10_000) {
-      const value = this.kube.lwsApiAvailable().then(
-        (ok) =>
-          ok
-            ? 'ok'
-            : 'the LeaderWorkerSet API (leaderworkerset.x-k8s.io/v1) is not served: install the LWS controller >= 0.7',
-        (err: Error) => `unreachable: ${err.message}`,
-      );
-      this.kubeCheck = { at: Date.now(), value };
-    }
-    return this.kubeCheck.value;
+    return this.cached('kubernetes', async () =>
+      (await this.kube.lwsApiAvailable())
+        ? 'ok'
+        : 'the LeaderWorkerSet API (leaderworkerset.x-k8s.io/v1) is not served: install the LWS controller >= 0.7',
+    );
+  }
+
+  /** Whether object storage answers and has the bucket (uploads and verification need it). */
+  private objectStorage(): Promise<string> {
+    if (!this.storage.configured) return Promise.resolve('not configured');
+    return this.cached('objectStorage', async () => {
+      await this.storage.ping();
+      return 'ok';
+    });
   }
 
   /** Liveness: the process runs and its event loop answers. */
@@ -45,26 +59,30 @@ export class HealthController {
   }
 
   /**
-   * Readiness: the dependencies every request needs answer (PostgreSQL, Redis). Kubernetes is
-   * reported but does not make the process unready: services are accepted and reconciled once the
-   * cluster answers, with the error shown in their status.
+   * Readiness: the dependencies every request needs answer (PostgreSQL, Redis). Kubernetes and object
+   * storage are reported ("degraded" when one is away) but do not make the process unready: services
+   * are accepted and reconciled once the cluster answers, and uploads answer 503 with Retry-After
+   * while the store is away, while everything else goes on being served.
    */
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) reply: FastifyReply) {
-    const [postgres, redis, kubernetes] = await Promise.all([
+    const [postgres, redis, kubernetes, objectStorage] = await Promise.all([
       this.prisma.ping(),
       this.redis.ping(),
       this.kubernetes(),
+      this.objectStorage(),
     ]);
     const ready = postgres && redis;
+    const optionalOk = [kubernetes, objectStorage].every((c) => c === 'ok' || c === 'not configured');
     reply.status(ready ? 200 : 503);
     return {
-      status: ready
-        ? kubernetes === 'ok' || kubernetes === 'not configured'
-          ? 'ready'
-          : 'degraded'
-        : 'not_ready',
-      checks: { postgres: postgres ? 'ok' : 'unreachable', redis: redis ? 'ok' : 'unreachable', kubernetes },
+      status: ready ? (optionalOk ? 'ready' : 'degraded') : 'not_ready',
+      checks: {
+        postgres: postgres ? 'ok' : 'unreachable',
+        redis: redis ? 'ok' : 'unreachable',
+        kubernetes,
+        objectStorage,
+      },
     };
   }
 
