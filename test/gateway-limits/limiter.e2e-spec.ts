@@ -9,7 +9,7 @@ import { limitKeys, SCRIPTS } from '../../libs/gateway/src/limits/limit-scripts'
 import { REASONS, retryAfterSeconds } from '../../libs/gateway/src/limits/limit-math';
 import { startTestApp, TestApp, testEnv } from '../support/app';
 import { LimitsNode, startLimitsNode, until } from './nodes';
-import { TcpProxy } from './tcp-proxy';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const LEASE_MS = 3_000;
 /** Limit changes must arrive over Redis pub/sub: the periodic reload is an hour away. */

@@ -3,7 +3,7 @@ import type { UsageEntry } from '@troupe/gateway';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, TestApp } from '../support/app';
 import { LimitsNode, startLimitsNode, until } from './nodes';
-import { TcpProxy } from './tcp-proxy';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const unique = (p: string) => `${p}-${randomBytes(3).toString('hex')}`;
 

@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
-import { AppException, ErrorCode } from '@troupe/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { AppException, ErrorCode, withTimeout } from '@troupe/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { JobName, JobPayload, QueueName } from './queues';
 
@@ -12,10 +12,30 @@ export interface EnqueueOptions extends Pick<
   jobId: string;
 }
 
-/** Typed producer for every queue. Enqueue failures (Redis down) surface as 503, never silently. */
+/** How long an enqueue may take before the caller gets its 503 (Redis hanging rather than down). */
+const ENQUEUE_TIMEOUT_MS = 5_000;
+
+function queueUnavailable(detail: string, cause?: unknown): AppException {
+  return new AppException(
+    ErrorCode.DependencyUnavailable,
+    `The job queue (Redis) is unavailable: ${detail}; retry shortly`,
+    {
+      retryAfterSeconds: 5,
+      cause,
+    },
+  );
+}
+
+/**
+ * Typed producer for every queue. Enqueue failures (Redis down) surface as 503 at once, never as a
+ * hang or silently: the queues share BullMQ's connection settings, whose commands wait for Redis
+ * forever (what workers need), so an enqueue first checks that the connection is up.
+ */
 @Injectable()
 export class QueueProducer {
+  private readonly logger = new Logger(QueueProducer.name);
   private readonly queues: Record<QueueName, Queue>;
+  private outage = false;
 
   constructor(
     @InjectQueue(QueueName.Maintenance) maintenance: Queue,
@@ -27,6 +47,14 @@ export class QueueProducer {
       [QueueName.ModelVerification]: modelVerification,
       [QueueName.Deploy]: deploy,
     };
+    // One warning per outage instead of an unhandled error per reconnect attempt.
+    for (const q of Object.values(this.queues)) {
+      q.on('error', (err) => {
+        if (this.outage) return;
+        this.outage = true;
+        this.logger.warn(`Redis connection of the job queues: ${err.message}`);
+      });
+    }
   }
 
   async enqueue<Q extends QueueName, N extends JobName<Q>>(
@@ -35,19 +63,23 @@ export class QueueProducer {
     payload: JobPayload<Q, N>,
     options: EnqueueOptions,
   ): Promise<void> {
+    const q = this.queues[queue];
+    const client = await q.backend.client;
+    if (client.status !== 'ready') throw queueUnavailable(`not connected (${client.status})`);
+    this.outage = false;
     try {
-      await this.queues[queue].add(name, payload, {
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 1_000 },
-        removeOnComplete: { age: 3600, count: 1000 },
-        removeOnFail: { age: 24 * 3600 },
-        ...options,
-      });
+      await withTimeout(
+        q.add(name, payload, {
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 1_000 },
+          removeOnComplete: { age: 3600, count: 1000 },
+          removeOnFail: { age: 24 * 3600 },
+          ...options,
+        }),
+        ENQUEUE_TIMEOUT_MS,
+      );
     } catch (err) {
-      throw new AppException(ErrorCode.DependencyUnavailable, 'The job queue is unavailable; retry shortly', {
-        retryAfterSeconds: 5,
-        cause: err,
-      });
+      throw queueUnavailable((err as Error).message, err);
     }
   }
 

@@ -1,8 +1,20 @@
 import { AppException, ErrorCode } from '@troupe/common';
 import { describe, expect, it } from 'vitest';
+import { Prisma } from '@troupe/db';
 import { renderError } from './render-error';
 
 describe('renderError', () => {
+  it('answers PostgreSQL being away with 503 and Retry-After, wherever the query was made', () => {
+    const err = new Prisma.PrismaClientKnownRequestError("Can't reach database server", {
+      code: 'P1001',
+      clientVersion: 'test',
+    });
+    const r = renderError(err, '/api/v1/models', 'req-1');
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('5');
+    expect(r.body).toMatchObject({ error: { code: 'dependency_unavailable', message: /PostgreSQL/ } });
+  });
+
   it('renders an AppException with its status, issues and the request id under /api', () => {
     const err = AppException.validation([{ field: 'name', message: 'required' }]);
     const r = renderError(err, '/api/v1/projects', 'req-1');

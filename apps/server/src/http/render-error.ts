@@ -1,4 +1,5 @@
 import { AppException, ErrorCode, FieldIssue, httpStatusFor } from '@troupe/common';
+import { databaseUnavailable, isDatabaseUnavailable } from '@troupe/db';
 
 export interface RenderedError {
   status: number;
@@ -21,6 +22,8 @@ export function classify(err: unknown): {
   issues?: FieldIssue[];
   retryAfterSeconds?: number;
 } {
+  // PostgreSQL away is an outage to wait out (503, Retry-After), wherever the query was made.
+  if (!(err instanceof AppException) && isDatabaseUnavailable(err)) err = databaseUnavailable(err);
   if (err instanceof AppException) {
     return {
       code: err.code,

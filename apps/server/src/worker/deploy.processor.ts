@@ -1,9 +1,10 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { OnModuleInit } from '@nestjs/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import { ReconcileService } from '@troupe/core';
 import { JobName, JobPayloads, QueueName } from '@troupe/queue';
 import { Job } from 'bullmq';
+import { TroupeWorkerHost } from './worker-host';
 
 type DeployJob = {
   [N in JobName<typeof QueueName.Deploy>]: Job<JobPayloads[typeof QueueName.Deploy][N], unknown, N>;
@@ -11,7 +12,7 @@ type DeployJob = {
 
 /** Applies services' LeaderWorkerSets; failures (Kubernetes API unreachable) are retried with backoff. */
 @Processor(QueueName.Deploy)
-export class DeployProcessor extends WorkerHost implements OnModuleInit {
+export class DeployProcessor extends TroupeWorkerHost implements OnModuleInit {
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     private readonly reconciler: ReconcileService,
@@ -21,7 +22,7 @@ export class DeployProcessor extends WorkerHost implements OnModuleInit {
 
   onModuleInit(): void {
     // Reconciles are I/O-bound (a few Kubernetes and database round trips): run many at once.
-    this.worker.concurrency = Math.max(this.config.queue.concurrency * 4, 16);
+    this.configureWorker(Math.max(this.config.queue.concurrency * 4, 16));
   }
 
   async process(job: DeployJob): Promise<unknown> {

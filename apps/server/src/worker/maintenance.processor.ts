@@ -1,16 +1,17 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import { ApiKeyService, UploadService } from '@troupe/core';
 import { JobName, JobPayloads, QueueName } from '@troupe/queue';
 import { Job } from 'bullmq';
+import { TroupeWorkerHost } from './worker-host';
 
 type MaintenanceJob = {
   [N in JobName<typeof QueueName.Maintenance>]: Job<JobPayloads[typeof QueueName.Maintenance][N], unknown, N>;
 }[JobName<typeof QueueName.Maintenance>];
 
 @Processor(QueueName.Maintenance)
-export class MaintenanceProcessor extends WorkerHost implements OnModuleInit {
+export class MaintenanceProcessor extends TroupeWorkerHost implements OnModuleInit {
   private readonly logger = new Logger(MaintenanceProcessor.name);
 
   constructor(
@@ -22,7 +23,7 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.worker.concurrency = this.config.queue.concurrency;
+    this.configureWorker(this.config.queue.concurrency);
   }
 
   async process(job: MaintenanceJob): Promise<unknown> {

@@ -1,9 +1,10 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor } from '@nestjs/bullmq';
 import { Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
 import { VerificationService } from '@troupe/core';
 import { JobPayloads, QueueName } from '@troupe/queue';
 import { Job } from 'bullmq';
+import { TroupeWorkerHost } from './worker-host';
 
 type VerifyJob = Job<
   JobPayloads[typeof QueueName.ModelVerification]['verify-version'],
@@ -13,7 +14,7 @@ type VerifyJob = Job<
 
 /** Verifies finalized model versions; retried with backoff when storage or the database hiccups. */
 @Processor(QueueName.ModelVerification)
-export class ModelVerificationProcessor extends WorkerHost implements OnModuleInit {
+export class ModelVerificationProcessor extends TroupeWorkerHost implements OnModuleInit {
   private readonly logger = new Logger(ModelVerificationProcessor.name);
 
   constructor(
@@ -24,7 +25,7 @@ export class ModelVerificationProcessor extends WorkerHost implements OnModuleIn
   }
 
   onModuleInit(): void {
-    this.worker.concurrency = this.config.queue.concurrency;
+    this.configureWorker(this.config.queue.concurrency);
   }
 
   async process(job: VerifyJob): Promise<unknown> {

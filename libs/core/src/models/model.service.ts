@@ -106,20 +106,29 @@ export class ModelService {
     const open = await this.uploads.countActive(row.id);
     if (open > 0) throw ModelException.uploadsInProgress(open);
     if (row.files.length === 0) throw ModelException.noFiles(version);
-    if (row.state !== 'VERIFYING') {
-      await this.models.transition(row.id, ['UPLOADING', 'FAILED'], {
+    const moved =
+      row.state !== 'VERIFYING' &&
+      (await this.models.transition(row.id, ['UPLOADING', 'FAILED'], {
         state: 'VERIFYING',
         failureReason: null,
-      });
-    }
+      }));
     // Finished jobs are removed at once, so the job id collapses only concurrent duplicates and a
     // version finalized again after FAILED gets a new run.
-    await this.queues.enqueue(
-      QueueName.ModelVerification,
-      'verify-version',
-      { versionId: row.id },
-      { jobId: row.id, removeOnComplete: true, removeOnFail: true },
-    );
+    try {
+      await this.queues.enqueue(
+        QueueName.ModelVerification,
+        'verify-version',
+        { versionId: row.id },
+        { jobId: row.id, removeOnComplete: true, removeOnFail: true },
+      );
+    } catch (err) {
+      // No job will move it on: put the version back as it was, so it is not left VERIFYING forever.
+      if (moved)
+        await this.models
+          .transition(row.id, ['VERIFYING'], { state: row.state, failureReason: row.failureReason })
+          .catch(() => undefined);
+      throw err;
+    }
     return this.getVersion(ref, version);
   }
 
