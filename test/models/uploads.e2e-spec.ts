@@ -417,6 +417,44 @@ describe('model registry and uploads', () => {
       expect((await t.call('DELETE', `/api/v1/uploads/${id}`, { key: member })).status).toBe(204);
     });
 
+    it('counts bytes, results and how the whole-file sha256 was computed in /metrics', async () => {
+      const metric = async (name: string, labels: string) => {
+        const text = (await t.call('GET', '/metrics')).text;
+        const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+        return line ? Number(line.split(' ').pop()) : 0;
+      };
+      const before = {
+        bytes: await metric('troupe_upload_bytes_total', 'kind="part"'),
+        ok: await metric('troupe_upload_requests_total', 'kind="part",result="ok"'),
+        refused: await metric('troupe_upload_requests_total', 'kind="part",result="refused"'),
+        stream: await metric('troupe_upload_sha256_bytes_total', 'how="stream"'),
+      };
+      // A version of its own: the file counts against the version size limit of the others.
+      expect(
+        (
+          await t.call('POST', `/api/v1/models/${model}/versions`, {
+            key: member,
+            body: { version: 'metered' },
+          })
+        ).status,
+      ).toBe(201);
+      const opened = await t.call('POST', `/api/v1/models/${model}/versions/metered/uploads`, {
+        key: member,
+        body: { path: 'metered.bin', size },
+      });
+      const id = opened.body.uploadId as string;
+      expect(await putPart(t, id, 2, Buffer.alloc(3))).toMatchObject({ status: 400 }); // wrong length
+      for (const n of [1, 2, 3]) expect((await putPart(t, id, n, part(n))).status).toBe(200);
+      expect((await t.call('POST', `/api/v1/uploads/${id}/complete`, { key: member })).status).toBe(200);
+      expect(await metric('troupe_upload_bytes_total', 'kind="part"')).toBe(before.bytes + size);
+      expect(await metric('troupe_upload_requests_total', 'kind="part",result="ok"')).toBe(before.ok + 3);
+      expect(await metric('troupe_upload_requests_total', 'kind="part",result="refused"')).toBe(
+        before.refused + 1,
+      );
+      expect(await metric('troupe_upload_sha256_bytes_total', 'how="stream"')).toBe(before.stream + size);
+      expect(await metric('troupe_upload_hash_held_bytes', '')).toBe(0);
+    });
+
     it('validates session requests', async () => {
       const tooBig = await t.call('POST', `/api/v1/models/${model}/versions/sessions/uploads`, {
         key: member,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ModelMetrics } from './model.metrics';
 import { ModelRepository } from './model.repository';
 import { ModelService } from './model.service';
 import { UploadRepository } from './upload.repository';
@@ -6,7 +7,14 @@ import { UploadService } from './upload.service';
 import { VerificationService } from './verification.service';
 
 @Module({
-  providers: [ModelRepository, UploadRepository, ModelService, UploadService, VerificationService],
+  providers: [
+    ModelMetrics,
+    ModelRepository,
+    UploadRepository,
+    ModelService,
+    UploadService,
+    VerificationService,
+  ],
   exports: [ModelService, UploadService, VerificationService, ModelRepository],
 })
 export class ModelModule {}

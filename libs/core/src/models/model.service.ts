@@ -8,6 +8,7 @@ import { ModelException } from './model.exception';
 import { ModelRepository, ModelRow, VersionRow } from './model.repository';
 import { ModelRef, ModelView, VersionView } from './model.types';
 import { UploadRepository } from './upload.repository';
+import { ModelMetrics } from './model.metrics';
 
 export interface VerificationOutcome {
   ok: boolean;
@@ -24,6 +25,7 @@ export class ModelService {
     private readonly uploads: UploadRepository,
     private readonly storage: ObjectStorage,
     private readonly queues: QueueProducer,
+    private readonly metrics: ModelMetrics,
   ) {}
 
   /** Resolves the project of a request; admin keys must name it. */
@@ -143,6 +145,7 @@ export class ModelService {
         }
       : { state: 'FAILED' as const, failureReason: outcome.reason ?? 'verification failed' };
     const changed = await this.models.transition(versionId, ['VERIFYING'], data);
+    if (changed) this.metrics.verified(outcome.ok ? 'ready' : 'failed');
     if (changed)
       this.logger.log(`version ${versionId} ${data.state}${outcome.ok ? '' : `: ${data.failureReason}`}`);
     return changed;

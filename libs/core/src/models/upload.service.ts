@@ -7,6 +7,7 @@ import { MultipartPart, ObjectStorage, objectKey } from '@troupe/storage';
 import { Principal, scopeOf } from '../auth/principal';
 import { filePathIssues } from './file-path';
 import { ModelException } from './model.exception';
+import { ModelMetrics, UploadKind } from './model.metrics';
 import { ModelRepository, VersionRow } from './model.repository';
 import { ModelService } from './model.service';
 import { FileView, ModelRef, UploadSessionView } from './model.types';
@@ -67,16 +68,47 @@ export class UploadService implements OnModuleDestroy {
     private readonly uploads: UploadRepository,
     private readonly modelService: ModelService,
     private readonly storage: ObjectStorage,
+    private readonly metrics: ModelMetrics,
   ) {
     if (config.uploads.hashThreads > 0) this.threads = new Sha256Threads(config.uploads.hashThreads);
     this.sha256 = this.threads ?? inThreadSha256;
     this.hashChains = new HashChains(config.uploads.hashHoldBytes, undefined, this.sha256);
+    metrics.watch(
+      () => this.hashChains.held,
+      () => this.threads?.queuedBytes ?? 0,
+    );
+  }
+
+  /** Runs one upload request, counting its bytes and its result (ok, refused, failed). */
+  private async observed<T>(kind: UploadKind, run: () => Promise<T>, bytes: (r: T) => number): Promise<T> {
+    try {
+      const result = await run();
+      this.metrics.stored(kind, bytes(result));
+      return result;
+    } catch (err) {
+      this.metrics.failed(kind, err);
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
   // Streaming PUT of one file
 
-  async putFile(
+  putFile(
+    ref: ModelRef,
+    version: string,
+    path: string,
+    body: Readable,
+    headers: { contentLength?: number; sha256?: string },
+  ): Promise<FileView> {
+    return this.observed(
+      'file',
+      () => this.storeFile(ref, version, path, body, headers),
+      (f) => f.size,
+    );
+  }
+
+  private async storeFile(
     ref: ModelRef,
     version: string,
     path: string,
@@ -215,7 +247,21 @@ export class UploadService implements OnModuleDestroy {
    * Stores part n. The part's bytes stream straight to S3 (no buffering); its sha256 is checked
    * against `x-content-sha256` when given. Retries replace the part.
    */
-  async uploadPart(
+  uploadPart(
+    principal: Principal,
+    id: string,
+    partNumber: number,
+    body: Readable,
+    headers: { contentLength?: number; sha256?: string },
+  ): Promise<UploadSessionView['parts'][number]> {
+    return this.observed(
+      'part',
+      () => this.storePart(principal, id, partNumber, body, headers),
+      (p) => p.size,
+    );
+  }
+
+  private async storePart(
     principal: Principal,
     id: string,
     partNumber: number,
@@ -300,6 +346,7 @@ export class UploadService implements OnModuleDestroy {
           `upload ${session.id}: whole-file hash chain lost (${String(err)}); completion will re-read`,
         );
         this.hashChains.drop(session.id);
+        this.metrics.chainLost();
       }
       if (states) await this.uploads.saveHashStates(session.id, states);
     }
@@ -310,7 +357,15 @@ export class UploadService implements OnModuleDestroy {
    * Assembles the parts into the file. The whole-file sha256 continues from the state saved with the
    * longest run of parts hashed in sequence; only the parts after it are read back from storage.
    */
-  async complete(principal: Principal, id: string): Promise<CompletedUpload> {
+  complete(principal: Principal, id: string): Promise<CompletedUpload> {
+    return this.observed(
+      'complete',
+      () => this.assemble(principal, id),
+      () => 0,
+    );
+  }
+
+  private async assemble(principal: Principal, id: string): Promise<CompletedUpload> {
     const session = await this.requireSession(principal, id);
     if (session.state === 'COMPLETED') {
       const file = await this.models.findVersionById(session.versionId);
@@ -370,6 +425,7 @@ export class UploadService implements OnModuleDestroy {
     await this.models.upsertFile(session.versionId, session.path, size, sha256);
     await this.uploads.close(session.id, 'ACTIVE', 'COMPLETED');
     this.hashChains.drop(session.id);
+    this.metrics.hashed(size - rehashed, rehashed);
     return {
       path: session.path,
       size,
