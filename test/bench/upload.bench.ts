@@ -116,6 +116,8 @@ async function main() {
   const server = await startServer({
     name: 'server',
     port,
+    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=.bench/prof" to profile the server.
+    nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
     env: {
       ...platformEnv({ databaseUrl: db.url, redisUrl: stack.redisUrl, s3, adminKey }),
       UPLOAD_PART_BYTES: String(PART),

@@ -147,7 +147,9 @@ export class PartTap {
 
   /**
    * Takes the next chunk of this part. Returns a promise when the part must wait for memory: the
-   * caller pauses the upload until it resolves (backpressure), so the chain keeps its parts.
+   * caller pauses the upload until it resolves (backpressure), so the chain keeps its parts. A held
+   * chunk is kept by reference, not copied: the caller must not change its bytes afterwards (socket
+   * reads never are; each one gets its own memory).
    */
   write(chunk: Buffer): void | Promise<void> {
     if (this.chain.dead) return;
@@ -171,7 +173,7 @@ export class PartTap {
   }
 
   private hold(chunk: Buffer): void {
-    this.pending.chunks.push(Buffer.from(chunk));
+    this.pending.chunks.push(chunk);
     this.pending.bytes += chunk.length;
   }
 
