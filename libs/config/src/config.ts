@@ -47,6 +47,8 @@ export interface AppConfig {
     partBytes: number;
     hashHoldBytes: number;
     hashThreads: number;
+    maxConcurrent: number;
+    maxConcurrentPerProject: number;
     sessionTtlMs: number;
     cleanupIntervalMs: number;
   };
@@ -157,6 +159,8 @@ export function loadConfig(env: Env): AppConfig {
       partBytes: e.UPLOAD_PART_BYTES,
       hashHoldBytes: e.UPLOAD_HASH_HOLD_BYTES,
       hashThreads: e.UPLOAD_HASH_THREADS,
+      maxConcurrent: e.UPLOAD_MAX_CONCURRENT,
+      maxConcurrentPerProject: e.UPLOAD_MAX_CONCURRENT_PER_PROJECT,
       sessionTtlMs: e.UPLOAD_SESSION_TTL_MS,
       cleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_MS,
     },

@@ -130,6 +130,14 @@ export const ENV = {
     schema: int(0, 64).default(2),
     doc: 'Worker threads per process computing the whole-file sha256 of upload sessions (resumable hash state, so WebAssembly: about 125 MiB/s per thread without SHA-NI); 0 hashes on the event loop.',
   },
+  UPLOAD_MAX_CONCURRENT: {
+    schema: int(1, 10_000).default(64),
+    doc: 'Upload requests (file PUTs and session parts) one server process takes at once; more answer 429 with Retry-After.',
+  },
+  UPLOAD_MAX_CONCURRENT_PER_PROJECT: {
+    schema: int(1, 10_000).default(16),
+    doc: 'Upload requests of one project one server process takes at once; more answer 429 with Retry-After.',
+  },
   UPLOAD_SESSION_TTL_MS: {
     schema: int(60_000, 30 * 86_400_000).default(86_400_000),
     doc: 'An upload session not completed within this time is aborted.',

@@ -18,6 +18,7 @@ export class ModelMetrics {
   private readonly verifications: Counter<'outcome'>;
   private readHeld: () => number = () => 0;
   private readQueued: () => number = () => 0;
+  private readInProgress: () => number = () => 0;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -52,6 +53,15 @@ export class ModelMetrics {
     });
     const held = () => this.readHeld();
     const queued = () => this.readQueued();
+    const inProgress = () => this.readInProgress();
+    new Gauge({
+      name: 'troupe_upload_requests_in_progress',
+      help: 'Upload requests (file PUTs and session parts) this process is taking now (capped by UPLOAD_MAX_CONCURRENT).',
+      registers,
+      collect() {
+        this.set(inProgress());
+      },
+    });
     new Gauge({
       name: 'troupe_upload_hash_held_bytes',
       help: 'Memory holding session parts that arrived before their predecessor (bounded by UPLOAD_HASH_HOLD_BYTES).',
@@ -71,9 +81,10 @@ export class ModelMetrics {
   }
 
   /** Where the gauges read from (the upload service's hash chains and threads), at scrape time. */
-  watch(held: () => number, queued: () => number): void {
+  watch(held: () => number, queued: () => number, inProgress: () => number): void {
     this.readHeld = held;
     this.readQueued = queued;
+    this.readInProgress = inProgress;
   }
 
   stored(kind: UploadKind, bytes: number): void {

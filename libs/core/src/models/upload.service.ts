@@ -8,6 +8,7 @@ import { Principal, scopeOf } from '../auth/principal';
 import { filePathIssues } from './file-path';
 import { ModelException } from './model.exception';
 import { ModelMetrics, UploadKind } from './model.metrics';
+import { UploadSlots } from './upload-slots';
 import { ModelRepository, VersionRow } from './model.repository';
 import { ModelService } from './model.service';
 import { FileView, ModelRef, UploadSessionView } from './model.types';
@@ -61,6 +62,7 @@ export class UploadService implements OnModuleDestroy {
   private readonly sha256: Sha256Factory;
   private readonly threads?: Sha256Threads;
   private readonly hashChains: HashChains;
+  private readonly slots: UploadSlots;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -73,10 +75,30 @@ export class UploadService implements OnModuleDestroy {
     if (config.uploads.hashThreads > 0) this.threads = new Sha256Threads(config.uploads.hashThreads);
     this.sha256 = this.threads ?? inThreadSha256;
     this.hashChains = new HashChains(config.uploads.hashHoldBytes, undefined, this.sha256);
+    this.slots = new UploadSlots(config.uploads.maxConcurrent, config.uploads.maxConcurrentPerProject);
     metrics.watch(
       () => this.hashChains.held,
       () => this.threads?.queuedBytes ?? 0,
+      () => this.slots.inUse,
     );
+  }
+
+  /** Runs `run` in one of the project's upload slots; 429 with Retry-After when none is free. */
+  private async inSlot<T>(projectId: string, run: () => Promise<T>): Promise<T> {
+    const slot = this.slots.take(projectId);
+    if ('refused' in slot)
+      throw new AppException(
+        ErrorCode.RateLimited,
+        `Too many uploads at once: ${slot.refused}; retry shortly`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
+    try {
+      return await run();
+    } finally {
+      slot.release();
+    }
   }
 
   /** Runs one upload request, counting its bytes and its result (ok, refused, failed). */
@@ -103,7 +125,7 @@ export class UploadService implements OnModuleDestroy {
   ): Promise<FileView> {
     return this.observed(
       'file',
-      () => this.storeFile(ref, version, path, body, headers),
+      () => this.inSlot(ref.projectId, () => this.storeFile(ref, version, path, body, headers)),
       (f) => f.size,
     );
   }
@@ -270,6 +292,18 @@ export class UploadService implements OnModuleDestroy {
   ): Promise<UploadSessionView['parts'][number]> {
     const expected = this.checkSha256Header(headers.sha256);
     const session = await this.requireOpenSession(principal, id);
+    return this.inSlot(session.projectId, () =>
+      this.receivePart(session, partNumber, body, expected, headers),
+    );
+  }
+
+  private async receivePart(
+    session: SessionRow,
+    partNumber: number,
+    body: Readable,
+    expected: string | undefined,
+    headers: { contentLength?: number },
+  ): Promise<UploadSessionView['parts'][number]> {
     const size = Number(session.size);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > session.partCount) {
       throw AppException.validation([
