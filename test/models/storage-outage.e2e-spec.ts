@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProject, startTestApp, TestApp } from '../support/app';
+import { createModelVersion, createProject, startTestApp, TestApp } from '../support/app';
 import { startTestS3, TestS3 } from '../support/s3';
 
 /**
@@ -36,11 +36,7 @@ describe('object storage outage during an upload', () => {
     const project = await createProject(t, 'outage', ['member']);
     member = project.keys.member.key;
     projectId = project.id;
-    expect((await t.call('POST', '/api/v1/models', { key: member, body: { name: model } })).status).toBe(201);
-    expect(
-      (await t.call('POST', `/api/v1/models/${model}/versions`, { key: member, body: { version: 'v1' } }))
-        .status,
-    ).toBe(201);
+    await createModelVersion(t, member, model, 'v1');
   });
   afterAll(async () => {
     await t?.close();

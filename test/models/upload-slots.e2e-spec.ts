@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProject, startTestApp, TestApp } from '../support/app';
+import { createModelVersion, createProject, startTestApp, TestApp } from '../support/app';
 import { startTestS3, TestS3 } from '../support/s3';
 import { pollUntil } from '../support/until';
 
@@ -62,10 +62,7 @@ describe('concurrent upload limits', () => {
     for (const name of ['a', 'b', 'c']) {
       const p = await createProject(t, `slots-${name}`, ['member']);
       const key = p.keys.member.key;
-      expect((await t.call('POST', '/api/v1/models', { key, body: { name: 'm' } })).status).toBe(201);
-      expect(
-        (await t.call('POST', '/api/v1/models/m/versions', { key, body: { version: 'v1' } })).status,
-      ).toBe(201);
+      await createModelVersion(t, key, 'm', 'v1');
       if (name === 'a') a = key;
       else if (name === 'b') b = key;
       else c = key;
