@@ -83,6 +83,12 @@ export class QueueProducer {
     }
   }
 
+  /** Whether every queue's Redis connection is up (what an enqueue needs); for /readyz. */
+  async connected(): Promise<boolean> {
+    const clients = await Promise.all(Object.values(this.queues).map((q) => q.backend.client));
+    return clients.every((c) => c.status === 'ready');
+  }
+
   /** Runs `name` on a fixed interval (idempotent: one scheduler per id however often it is called). */
   async schedule<Q extends QueueName, N extends JobName<Q>>(
     queue: Q,

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { MetricsRegistry, withTimeout } from '@troupe/common';
 import { PrismaService } from '@troupe/db';
 import { KubeClient } from '@troupe/kube';
-import { RedisService } from '@troupe/queue';
+import { QueueProducer, RedisService } from '@troupe/queue';
 import { ObjectStorage } from '@troupe/storage';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../http/auth.decorators';
@@ -19,6 +19,7 @@ export class HealthController {
     private readonly metrics: MetricsRegistry,
     private readonly kube: KubeClient,
     private readonly storage: ObjectStorage,
+    private readonly queues: QueueProducer,
   ) {}
 
   private readonly checks = new Map<string, { at: number; value: Promise<string> }>();
@@ -68,7 +69,11 @@ export class HealthController {
   async readyz(@Res({ passthrough: true }) reply: FastifyReply) {
     const [postgres, redis, kubernetes, objectStorage] = await Promise.all([
       this.prisma.ping(),
-      this.redis.ping(),
+      // Redis counts as up once both our client and the job queues' connection are (they reconnect
+      // on their own schedules; an enqueue needs the latter).
+      Promise.all([this.redis.ping(), withTimeout(this.queues.connected(), 2_000).catch(() => false)]).then(
+        ([client, queues]) => client && queues,
+      ),
       this.kubernetes(),
       this.objectStorage(),
     ]);
