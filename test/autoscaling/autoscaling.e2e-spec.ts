@@ -6,7 +6,7 @@ import { AutoscalingRepository } from '../../libs/core/src/autoscaling/autoscali
 import { parsePrometheusText } from '../../libs/core/src/autoscaling/prometheus-text';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { createProject, startTestApp, TestApp } from '../support/app';
-import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
+import { uploadAndVerify } from '../support/checkpoint';
 import { startTestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
 import { Endpoint, LoadGenerator, until } from './load';
@@ -141,14 +141,8 @@ describe('group autoscaler on the cluster simulator', () => {
     member = project.keys.member.key;
     inference = project.keys.inference.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
-    await uploadCheckpoint(
-      t,
-      member,
-      model,
-      'v1',
-      buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 2 }),
-    );
-    expect((await finalizeAndWait(t, member, model, 'v1')).state).toBe('READY');
+    const v1 = buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 2 });
+    expect((await uploadAndVerify(t, member, model, 'v1', v1)).state).toBe('READY');
   });
   afterAll(async () => {
     clearInterval(poller);

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
-import { startTestApp, TestApp } from '../support/app';
-import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
+import { createProject, startTestApp, TestApp } from '../support/app';
+import { uploadAndVerify } from '../support/checkpoint';
 import { startTestS3, TestS3 } from '../support/s3';
 import { runCli } from './cli-runner';
 
@@ -20,27 +19,10 @@ describe('CLI: services scale and autoscaling', () => {
     s3 = await startTestS3();
     // No cluster: the API stores and shows scaling; the reconcile jobs fail and retry, which is fine here.
     t = await startTestApp({ ...s3.env, AUTOSCALER_MAX_MANUAL_REPLICAS: '10' });
-    const project = (
-      await t.call('POST', '/api/v1/projects', {
-        key: t.adminKey,
-        body: { name: `cli-${randomBytes(3).toString('hex')}` },
-      })
-    ).body;
-    const member = (
-      await t.call('POST', '/api/v1/api-keys', {
-        key: t.adminKey,
-        body: { name: 'm', role: 'member', projectId: project.id },
-      })
-    ).body.key;
+    const member = (await createProject(t, 'cli', ['member'])).keys.member.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: 'tiny' } });
-    await uploadCheckpoint(
-      t,
-      member,
-      'tiny',
-      'v1',
-      buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 1 }),
-    );
-    expect((await finalizeAndWait(t, member, 'tiny', 'v1')).state).toBe('READY');
+    const files = buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 1 });
+    expect((await uploadAndVerify(t, member, 'tiny', 'v1', files)).state).toBe('READY');
     const created = await t.call('POST', '/api/v1/services', {
       key: member,
       body: {

@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { RoutingTable, ServiceTable } from '@troupe/gateway';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { startTestApp, TestApp } from '../support/app';
-import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
+import { uploadAndVerify } from '../support/checkpoint';
 import { startTestCluster, TestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
 import { pollUntil } from '../support/until';
@@ -70,14 +70,8 @@ export async function startGatewayStack(env: Record<string, string> = {}): Promi
   const inf = await key('inference');
   const model = 'tiny';
   await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
-  await uploadCheckpoint(
-    t,
-    member,
-    model,
-    'v1',
-    buildCheckpoint({ layers: 2, hidden: 64, heads: 16, kvHeads: 8, shards: 1 }),
-  );
-  const v = await finalizeAndWait(t, member, model, 'v1');
+  const files = buildCheckpoint({ layers: 2, hidden: 64, heads: 16, kvHeads: 8, shards: 1 });
+  const v = await uploadAndVerify(t, member, model, 'v1', files);
   if (v.state !== 'READY') throw new Error(`model version ${v.state}`);
 
   const engines = async (serviceName?: string): Promise<EngineInfo[]> => {

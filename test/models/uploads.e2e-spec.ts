@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, TestApp } from '../support/app';
+import { createVersion, startTestApp, TestApp } from '../support/app';
 import { startTestS3, TestS3 } from '../support/s3';
 
 const MiB = 1024 * 1024;
@@ -430,14 +430,7 @@ describe('model registry and uploads', () => {
         stream: await metric('troupe_upload_sha256_bytes_total', 'how="stream"'),
       };
       // A version of its own: the file counts against the version size limit of the others.
-      expect(
-        (
-          await t.call('POST', `/api/v1/models/${model}/versions`, {
-            key: member,
-            body: { version: 'metered' },
-          })
-        ).status,
-      ).toBe(201);
+      await createVersion(t, member, model, 'metered');
       const opened = await t.call('POST', `/api/v1/models/${model}/versions/metered/uploads`, {
         key: member,
         body: { path: 'metered.bin', size },

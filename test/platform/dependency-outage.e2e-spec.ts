@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildCheckpoint } from '../../libs/core/src/models/verification/test-checkpoint';
-import { createModelVersion, createProject, startTestApp, TestApp } from '../support/app';
+import { createProject, startTestApp, TestApp } from '../support/app';
+import { uploadCheckpoint } from '../support/checkpoint';
 import { startTestS3, TestS3 } from '../support/s3';
 import { TcpProxy } from '../support/tcp-proxy';
 import { pollUntil } from '../support/until';
@@ -68,15 +69,8 @@ describe('PostgreSQL and Redis outages', () => {
 
   it('Redis away: finalize answers 503 and leaves the version as it was; back: it verifies', async () => {
     const model = 'redis-out';
-    await createModelVersion(t, member, model, 'v1');
-    for (const [path, data] of buildCheckpoint({})) {
-      const put = await t.call('PUT', `/api/v1/models/${model}/versions/v1/files/${path}`, {
-        key: member,
-        body: data,
-        headers: { 'content-type': 'application/octet-stream' },
-      });
-      expect(put.status, put.text).toBe(201);
-    }
+    expect((await t.call('POST', '/api/v1/models', { key: member, body: { name: model } })).status).toBe(201);
+    await uploadCheckpoint(t, member, model, 'v1', buildCheckpoint({}));
 
     await redis.cut();
     try {

@@ -2,7 +2,7 @@ import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { createProject, startTestApp, TestApp } from '../support/app';
-import { finalizeAndWait, uploadCheckpoint } from '../support/checkpoint';
+import { uploadAndVerify } from '../support/checkpoint';
 import { startTestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
 import { pollUntil } from '../support/until';
@@ -42,14 +42,8 @@ describe('inference services on the cluster simulator', () => {
     member = (await createProject(t, 'svc', ['member'])).keys.member.key;
     await t.call('POST', '/api/v1/models', { key: member, body: { name: model } });
     for (const v of ['v1', 'v2']) {
-      await uploadCheckpoint(
-        t,
-        member,
-        model,
-        v,
-        buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 2 }),
-      );
-      expect((await finalizeAndWait(t, member, model, v)).state).toBe('READY');
+      const files = buildCheckpoint({ layers: 4, hidden: 64, heads: 16, kvHeads: 8, shards: 2 });
+      expect((await uploadAndVerify(t, member, model, v, files)).state).toBe('READY');
     }
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.kubeconfigFile);

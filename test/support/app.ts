@@ -97,6 +97,12 @@ export async function createProject<R extends 'member' | 'inference' | 'admin'>(
   return { id: project.body.id, name, keys };
 }
 
+/** Creates version `version` of model `model` with `key`; fails the test otherwise. */
+export async function createVersion(t: TestApp, key: string, model: string, version: string): Promise<void> {
+  const v = await t.call('POST', `/api/v1/models/${model}/versions`, { key, body: { version } });
+  if (v.status !== 201) throw new Error(`create version: ${v.status} ${v.text}`);
+}
+
 /** Creates model `model` (when missing) and its version `version` with `key`; fails the test otherwise. */
 export async function createModelVersion(
   t: TestApp,
@@ -106,6 +112,5 @@ export async function createModelVersion(
 ): Promise<void> {
   const m = await t.call('POST', '/api/v1/models', { key, body: { name: model } });
   if (m.status !== 201 && m.status !== 409) throw new Error(`create model: ${m.status} ${m.text}`);
-  const v = await t.call('POST', `/api/v1/models/${model}/versions`, { key, body: { version } });
-  if (v.status !== 201) throw new Error(`create version: ${v.status} ${v.text}`);
+  await createVersion(t, key, model, version);
 }

@@ -1,4 +1,4 @@
-import { TestApp } from './app';
+import { createVersion, TestApp } from './app';
 
 /** Uploads every file of an in-memory checkpoint into a new version with the streaming PUT. */
 export async function uploadCheckpoint(
@@ -8,8 +8,7 @@ export async function uploadCheckpoint(
   version: string,
   files: Map<string, Buffer>,
 ): Promise<void> {
-  const v = await t.call('POST', `/api/v1/models/${model}/versions`, { key, body: { version } });
-  if (v.status !== 201) throw new Error(`create version: ${v.status} ${v.text}`);
+  await createVersion(t, key, model, version);
   for (const [path, body] of files) {
     const r = await t.call('PUT', `/api/v1/models/${model}/versions/${version}/files/${path}`, { key, body });
     if (r.status !== 201) throw new Error(`upload ${path}: ${r.status} ${r.text}`);
@@ -33,4 +32,16 @@ export async function finalizeAndWait(
     if (Date.now() > deadline) throw new Error(`version still ${v.body.state} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Uploads a checkpoint into a new version, finalizes it and returns the version once verified. */
+export async function uploadAndVerify(
+  t: TestApp,
+  key: string,
+  model: string,
+  version: string,
+  files: Map<string, Buffer>,
+) {
+  await uploadCheckpoint(t, key, model, version, files);
+  return finalizeAndWait(t, key, model, version);
 }
