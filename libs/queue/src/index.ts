@@ -1,3 +1,4 @@
+export * from './outage-warning';
 export * from './queues';
 export * from './redis';
 export * from './redis.service';

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppException, ErrorCode, withTimeout } from '@troupe/common';
 import { JobsOptions, Queue } from 'bullmq';
+import { OutageWarning } from './outage-warning';
 import { JobName, JobPayload, QueueName } from './queues';
 
 export interface EnqueueOptions extends Pick<
@@ -26,6 +27,11 @@ function queueUnavailable(detail: string, cause?: unknown): AppException {
   );
 }
 
+/** The ioredis status of a queue's connection ('ready' when commands go through). */
+async function connectionStatus(q: Queue): Promise<string> {
+  return (await q.backend.client).status;
+}
+
 /**
  * Typed producer for every queue. Enqueue failures (Redis down) surface as 503 at once, never as a
  * hang or silently: the queues share BullMQ's connection settings, whose commands wait for Redis
@@ -33,9 +39,7 @@ function queueUnavailable(detail: string, cause?: unknown): AppException {
  */
 @Injectable()
 export class QueueProducer {
-  private readonly logger = new Logger(QueueProducer.name);
   private readonly queues: Record<QueueName, Queue>;
-  private outage = false;
 
   constructor(
     @InjectQueue(QueueName.Maintenance) maintenance: Queue,
@@ -47,14 +51,8 @@ export class QueueProducer {
       [QueueName.ModelVerification]: modelVerification,
       [QueueName.Deploy]: deploy,
     };
-    // One warning per outage instead of an unhandled error per reconnect attempt.
-    for (const q of Object.values(this.queues)) {
-      q.on('error', (err) => {
-        if (this.outage) return;
-        this.outage = true;
-        this.logger.warn(`Redis connection of the job queues: ${err.message}`);
-      });
-    }
+    const warning = new OutageWarning(new Logger(QueueProducer.name), 'Redis connection of the job queues');
+    for (const q of Object.values(this.queues)) q.on('error', warning.note);
   }
 
   async enqueue<Q extends QueueName, N extends JobName<Q>>(
@@ -64,9 +62,8 @@ export class QueueProducer {
     options: EnqueueOptions,
   ): Promise<void> {
     const q = this.queues[queue];
-    const client = await q.backend.client;
-    if (client.status !== 'ready') throw queueUnavailable(`not connected (${client.status})`);
-    this.outage = false;
+    const status = await connectionStatus(q);
+    if (status !== 'ready') throw queueUnavailable(`not connected (${status})`);
     try {
       await withTimeout(
         q.add(name, payload, {
@@ -85,8 +82,8 @@ export class QueueProducer {
 
   /** Whether every queue's Redis connection is up (what an enqueue needs); for /readyz. */
   async connected(): Promise<boolean> {
-    const clients = await Promise.all(Object.values(this.queues).map((q) => q.backend.client));
-    return clients.every((c) => c.status === 'ready');
+    const statuses = await Promise.all(Object.values(this.queues).map(connectionStatus));
+    return statuses.every((s) => s === 'ready');
   }
 
   /** Runs `name` on a fixed interval (idempotent: one scheduler per id however often it is called). */

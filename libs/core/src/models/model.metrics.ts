@@ -4,6 +4,13 @@ import { Counter, Gauge } from 'prom-client';
 
 export type UploadKind = 'file' | 'part' | 'complete';
 
+/** Readings for the gauges: upload requests in progress, bytes held for hashing, bytes queued to hash threads. */
+export interface GaugeSource {
+  inProgress: () => number;
+  held: () => number;
+  queued: () => number;
+}
+
 /**
  * Prometheus metrics of weight uploads and verification: what an operator of a platform that ingests
  * multi-GB checkpoints watches (bytes in, refusals vs failures, how much of the whole-file sha256 had
@@ -16,9 +23,8 @@ export class ModelMetrics {
   private readonly sha256Bytes: Counter<'how'>;
   private readonly chainsLost: Counter;
   private readonly verifications: Counter<'outcome'>;
-  private readHeld: () => number = () => 0;
-  private readQueued: () => number = () => 0;
-  private readInProgress: () => number = () => 0;
+  /** What the gauges read at scrape time (set by the upload service). */
+  private source: GaugeSource = { inProgress: () => 0, held: () => 0, queued: () => 0 };
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -51,9 +57,10 @@ export class ModelMetrics {
       labelNames: ['outcome'],
       registers,
     });
-    const held = () => this.readHeld();
-    const queued = () => this.readQueued();
-    const inProgress = () => this.readInProgress();
+    const read = (what: keyof GaugeSource) => () => this.source[what]();
+    const inProgress = read('inProgress');
+    const held = read('held');
+    const queued = read('queued');
     new Gauge({
       name: 'troupe_upload_requests_in_progress',
       help: 'Upload requests (file PUTs and session parts) this process is taking now (capped by UPLOAD_MAX_CONCURRENT).',
@@ -80,11 +87,9 @@ export class ModelMetrics {
     });
   }
 
-  /** Where the gauges read from (the upload service's hash chains and threads), at scrape time. */
-  watch(held: () => number, queued: () => number, inProgress: () => number): void {
-    this.readHeld = held;
-    this.readQueued = queued;
-    this.readInProgress = inProgress;
+  /** Where the gauges read from (the upload service's slots, hash chains and threads), at scrape time. */
+  watch(source: GaugeSource): void {
+    this.source = source;
   }
 
   stored(kind: UploadKind, bytes: number): void {

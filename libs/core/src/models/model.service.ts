@@ -145,9 +145,10 @@ export class ModelService {
         }
       : { state: 'FAILED' as const, failureReason: outcome.reason ?? 'verification failed' };
     const changed = await this.models.transition(versionId, ['VERIFYING'], data);
-    if (changed) this.metrics.verified(outcome.ok ? 'ready' : 'failed');
-    if (changed)
+    if (changed) {
+      this.metrics.verified(outcome.ok ? 'ready' : 'failed');
       this.logger.log(`version ${versionId} ${data.state}${outcome.ok ? '' : `: ${data.failureReason}`}`);
+    }
     return changed;
   }
 

@@ -76,11 +76,11 @@ export class UploadService implements OnModuleDestroy {
     this.sha256 = this.threads ?? inThreadSha256;
     this.hashChains = new HashChains(config.uploads.hashHoldBytes, undefined, this.sha256);
     this.slots = new UploadSlots(config.uploads.maxConcurrent, config.uploads.maxConcurrentPerProject);
-    metrics.watch(
-      () => this.hashChains.held,
-      () => this.threads?.queuedBytes ?? 0,
-      () => this.slots.inUse,
-    );
+    metrics.watch({
+      inProgress: () => this.slots.inUse,
+      held: () => this.hashChains.held,
+      queued: () => this.threads?.queuedBytes ?? 0,
+    });
   }
 
   /** Runs `run` in one of the project's upload slots; 429 with Retry-After when none is free. */
