@@ -1,2 +1,4 @@
 export * from './probe';
 export * from './stack';
+export * from './controlplane/build';
+export * from './controlplane/start';

@@ -1,0 +1,10 @@
+// etcd built from go.etcd.io/etcd/server/v3, pinned in go.mod.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
