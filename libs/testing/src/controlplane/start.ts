@@ -487,8 +487,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     },
   });
 
+  // A caller that exits without stop() (an uncaught error, process.exit) takes its components along.
+  const killAll = () => {
+    for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+
   const stop = async () => {
     stopping = true;
+    process.removeListener('exit', killAll);
     for (const name of [...CONTROL_PLANE_COMPONENTS].reverse()) {
       const p = procs.get(name);
       if (!p || p.exitCode !== null || p.signalCode !== null) continue;
