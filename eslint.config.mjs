@@ -3,16 +3,22 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // Dependency direction (docs/architecture.md):
-//   apps -> libs/core, libs/gateway -> libs/{db,storage,queue,kube,lws,config} -> libs/common.
+//   apps -> libs/core, libs/gateway -> libs/{db,storage,queue,kube,lws,config} -> libs/common;
+//   apps/cluster-sim, apps/node-agent -> libs/kubelet -> libs/engine-sim -> libs/common.
 // One row per layer: its files and what they may not import. Rows do not overlap, because ESLint
 // replaces (does not merge) a rule configured twice for the same file.
 const APPS = ['**/apps/**'];
 const KUBE_CLIENT = '@kubernetes/client-node';
+/** @type {{ files: string[]; ignores?: string[]; forbid: string[] }[]} */
 const layers = [
   { files: ['libs/common/**/*.ts'], forbid: ['@troupe/*', KUBE_CLIENT, ...APPS] },
   {
     files: ['libs/{lws,engine-sim,autoscaler}/**/*.ts'],
     forbid: ['@troupe/*', '!@troupe/common', KUBE_CLIENT, ...APPS],
+  },
+  {
+    files: ['libs/kubelet/**/*.ts'],
+    forbid: ['@troupe/*', '!@troupe/common', '!@troupe/engine-sim', KUBE_CLIENT, ...APPS],
   },
   {
     files: ['libs/{config,db,storage,queue}/**/*.ts'],
@@ -22,17 +28,25 @@ const layers = [
       '@troupe/kube',
       '@troupe/testing',
       '@troupe/engine-sim',
+      '@troupe/kubelet',
       KUBE_CLIENT,
       ...APPS,
     ],
   },
   {
     files: ['libs/kube/**/*.ts'],
-    forbid: ['@troupe/core', '@troupe/gateway', '@troupe/testing', '@troupe/engine-sim', ...APPS],
+    forbid: [
+      '@troupe/core',
+      '@troupe/gateway',
+      '@troupe/testing',
+      '@troupe/engine-sim',
+      '@troupe/kubelet',
+      ...APPS,
+    ],
   },
   {
     files: ['libs/{core,gateway}/**/*.ts'],
-    forbid: ['@troupe/testing', '@troupe/engine-sim', KUBE_CLIENT, ...APPS],
+    forbid: ['@troupe/testing', '@troupe/engine-sim', '@troupe/kubelet', KUBE_CLIENT, ...APPS],
   },
   { files: ['libs/testing/**/*.ts'], forbid: [KUBE_CLIENT, ...APPS] },
   {
@@ -40,9 +54,11 @@ const layers = [
     forbid: [
       '@troupe/testing',
       '@troupe/engine-sim',
+      '@troupe/kubelet',
       KUBE_CLIENT,
       '**/apps/cli/**',
       '**/apps/cluster-sim/**',
+      '**/apps/node-agent/**',
     ],
   },
   {
@@ -52,14 +68,49 @@ const layers = [
       '!@troupe/common',
       '!@troupe/lws',
       '!@troupe/engine-sim',
+      '!@troupe/kubelet',
       KUBE_CLIENT,
+      '**/apps/server/**',
+      '**/apps/cli/**',
+      '**/apps/node-agent/**',
+    ],
+  },
+  // The node agent: the shared kubelet against any API server, through client-node. Its integration
+  // spec runs it against the cluster simulator (as test/ does), hence the second row.
+  {
+    files: ['apps/node-agent/**/*.ts'],
+    ignores: ['apps/node-agent/**/*.spec.ts'],
+    forbid: [
+      '@troupe/*',
+      '!@troupe/common',
+      '!@troupe/kubelet',
+      '!@troupe/engine-sim',
+      '**/apps/server/**',
+      '**/apps/cli/**',
+      '**/apps/cluster-sim/**',
+    ],
+  },
+  {
+    files: ['apps/node-agent/**/*.spec.ts'],
+    forbid: [
+      '@troupe/*',
+      '!@troupe/common',
+      '!@troupe/kubelet',
+      '!@troupe/engine-sim',
       '**/apps/server/**',
       '**/apps/cli/**',
     ],
   },
   {
     files: ['apps/cli/**/*.ts'],
-    forbid: ['@troupe/*', '!@troupe/common', KUBE_CLIENT, '**/apps/server/**', '**/apps/cluster-sim/**'],
+    forbid: [
+      '@troupe/*',
+      '!@troupe/common',
+      KUBE_CLIENT,
+      '**/apps/server/**',
+      '**/apps/cluster-sim/**',
+      '**/apps/node-agent/**',
+    ],
   },
 ];
 
@@ -87,8 +138,9 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
-  ...layers.map(({ files, forbid }) => ({
+  ...layers.map(({ files, ignores, forbid }) => ({
     files,
+    ...(ignores ? { ignores } : {}),
     rules: {
       'no-restricted-imports': [
         'error',

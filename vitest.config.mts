@@ -19,6 +19,7 @@ const alias = Object.fromEntries(
     'core',
     'gateway',
     'engine-sim',
+    'kubelet',
     'testing',
   ].map((lib) => [`@troupe/${lib}`, path.resolve(root, `libs/${lib}/src/index.ts`)]),
 );

@@ -327,7 +327,11 @@ describe('discovery and tables', () => {
       group: 'autoscaling',
     });
     const apis = (await (await fetch(`${c.sim.url}/apis`)).json()) as { groups: { name: string }[] };
-    expect(apis.groups.map((g) => g.name).sort()).toEqual(['apps', 'leaderworkerset.x-k8s.io']);
+    expect(apis.groups.map((g) => g.name).sort()).toEqual([
+      'apps',
+      'coordination.k8s.io',
+      'leaderworkerset.x-k8s.io',
+    ]);
   });
 
   it('returns meta.k8s.io/v1 Tables for pods when asked', async () => {

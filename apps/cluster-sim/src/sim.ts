@@ -1,6 +1,6 @@
 // Wires the simulated cluster together: store, API, controllers, scheduler, kubelet, HTTP server.
 
-import { adminHandler } from './admin/sim-api';
+import { adminHandler, Kubelet } from '@troupe/kubelet';
 import { ClusterApi } from './api/cluster-api';
 import { KubeHttpServer } from './api/http/server';
 import { bootstrap, type NodeShape } from './bootstrap';
@@ -8,12 +8,13 @@ import { LeaderWorkerSetController } from './controllers/lws-controller';
 import { EventRecorder } from './controllers/recorder';
 import { StatefulSetController } from './controllers/statefulset-controller';
 import { buildRegistry, RES } from './kinds';
-import { Kubelet } from './kubelet/kubelet';
 import { kubeconfigYaml, writeKubeconfig } from './kubeconfig';
+import { storeKubeletHost } from './kubelet-host';
 import { loadLwsCrd, type LwsCrd } from './lws/crd';
 import { Scheduler } from './scheduler/scheduler';
 import { ObjectStore } from './store/object-store';
 import { WatchHub } from './store/watch-hub';
+import type { Pod } from './types/workloads';
 
 export interface ClusterSimOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -21,6 +22,10 @@ export interface ClusterSimOptions {
   host?: string;
   /** Where to write the kubeconfig (optional). */
   kubeconfigPath?: string;
+  /**
+   * Nodes the simulator creates and runs (its kubelet runs the pods of these nodes only). 0: none, for
+   * a cluster whose nodes a node agent registers (apps/node-agent). Default 8.
+   */
   nodes?: number;
   gpusPerNode?: number;
   racks?: number;
@@ -90,10 +95,11 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
   const sts = new StatefulSetController(api, recorder, onError('statefulset'));
   const lws = new LeaderWorkerSetController(api, recorder, onError('leaderworkerset'));
   const scheduler = new Scheduler(api, recorder, onError('scheduler'));
+  const ownNodes = new Set<string>();
   const kubelet = new Kubelet(
-    api,
-    recorder,
+    storeKubeletHost(api, recorder),
     {
+      ownsNode: (name) => ownNodes.has(name),
       podStartMs: options.podStartMs ?? 0,
       podReadyMs: options.podReadyMs ?? 0,
       probePeriodMs: options.probePeriodMs ?? 100,
@@ -112,7 +118,10 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
     lws.onEvent(ev);
     sts.onEvent(ev);
     scheduler.onEvent(ev);
-    kubelet.onEvent(ev);
+    if (ev.resource === RES.pods) {
+      if (ev.type === 'DELETED') kubelet.podDeleted(ev.object as Pod);
+      else kubelet.podChanged(ev.object as Pod);
+    }
   });
   const shape: NodeShape = {
     count: options.nodes ?? 8,
@@ -124,7 +133,7 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
     maxPodsPerNode: options.maxPodsPerNode ?? 110,
     gpuProduct: options.gpuProduct ?? 'NVIDIA-H100-80GB-HBM3',
   };
-  bootstrap(api, shape);
+  for (const name of bootstrap(api, shape)) ownNodes.add(name);
 
   const summary = (): unknown => ({
     nodes: store

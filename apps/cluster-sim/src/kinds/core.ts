@@ -1,11 +1,19 @@
-// Core v1 kinds other than pods: namespaces, nodes, services, configmaps, secrets, events.
+// Core v1 kinds other than pods: namespaces, nodes, services, configmaps, secrets, events; and Leases.
 
 import { fieldErr, type FieldError } from '../api/errors';
 import { ALL_VERBS, type ResourceDef } from '../api/resources';
 import { AGE_COLUMN, col, NAME_COLUMN } from '../api/table';
 import type { KObject } from '../types/meta';
 import { isObject } from '../util/json';
-import { dataCells, eventCells, namespaceCells, nodeCells, secretCells, serviceCells } from './printing';
+import {
+  dataCells,
+  eventCells,
+  leaseCells,
+  namespaceCells,
+  nodeCells,
+  secretCells,
+  serviceCells,
+} from './printing';
 
 const core = (plural: string, kind: string, singular: string, extra: Partial<ResourceDef>): ResourceDef => ({
   id: plural,
@@ -213,4 +221,15 @@ export function eventDef(): ResourceDef {
     ],
     cells: eventCells,
   });
+}
+
+/** coordination.k8s.io/v1 Leases: node heartbeats in kube-node-lease (what a node agent renews). */
+export function leaseDef(): ResourceDef {
+  return {
+    ...core('leases', 'Lease', 'lease', {}),
+    id: 'coordination.k8s.io/leases',
+    group: 'coordination.k8s.io',
+    columns: [NAME_COLUMN, col('Holder', 'string', 0, '', 'The holder of the lease.'), AGE_COLUMN],
+    cells: leaseCells,
+  };
 }

@@ -1,6 +1,6 @@
 import { Registry } from '../api/resources';
 import type { LwsCrd } from '../lws/crd';
-import { configMapDef, eventDef, namespaceDef, nodeDef, secretDef, serviceDef } from './core';
+import { configMapDef, eventDef, leaseDef, namespaceDef, nodeDef, secretDef, serviceDef } from './core';
 import { leaderWorkerSetDef } from './leaderworkersets';
 import { podDef } from './pods';
 import { statefulSetDef } from './statefulsets';
@@ -19,6 +19,7 @@ export function buildRegistry(o: KindOptions): Registry {
   r.add(configMapDef());
   r.add(secretDef());
   r.add(eventDef());
+  r.add(leaseDef());
   r.add(statefulSetDef());
   r.add(leaderWorkerSetDef(o.crd));
   return r;
@@ -32,6 +33,7 @@ export const RES = {
   configmaps: 'configmaps',
   secrets: 'secrets',
   events: 'events',
+  leases: 'coordination.k8s.io/leases',
   statefulsets: 'apps/statefulsets',
   leaderworkersets: 'leaderworkerset.x-k8s.io/leaderworkersets',
 } as const;

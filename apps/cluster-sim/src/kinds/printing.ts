@@ -162,6 +162,11 @@ export function secretCells(obj: KObject, now: number): unknown[] {
   return [obj.metadata.name, obj.type ?? 'Opaque', data, age(obj, now)];
 }
 
+export function leaseCells(obj: KObject, now: number): unknown[] {
+  const holder = isObject(obj.spec) ? obj.spec.holderIdentity : undefined;
+  return [obj.metadata.name, typeof holder === 'string' ? holder : '', age(obj, now)];
+}
+
 export function defaultCells(obj: KObject, now: number): unknown[] {
   return [obj.metadata.name, age(obj, now)];
 }

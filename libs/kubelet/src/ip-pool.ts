@@ -40,6 +40,14 @@ export class IpPool {
     throw new Error('pod IP range exhausted');
   }
 
+  /** Marks an address in use (a pod that already has it); false when taken or outside the range. */
+  reserve(ip: string): boolean {
+    const n = parse(ip);
+    if (n === undefined || n < FIRST || n > LAST || this.used.has(n)) return false;
+    this.used.add(n);
+    return true;
+  }
+
   release(ip: string): void {
     const n = parse(ip);
     if (n !== undefined) this.used.delete(n);

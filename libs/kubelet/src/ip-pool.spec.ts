@@ -26,3 +26,15 @@ describe('IpPool', () => {
     }
   });
 });
+
+describe('IpPool.reserve', () => {
+  it('takes over an address in use elsewhere once, and never hands it out while held', () => {
+    const pool = new IpPool('127.5.5.1');
+    expect(pool.reserve('127.5.5.2')).toBe(true);
+    expect(pool.reserve('127.5.5.2')).toBe(false);
+    expect(pool.reserve('10.0.0.1')).toBe(false);
+    expect([pool.allocate(), pool.allocate()]).toEqual(['127.5.5.1', '127.5.5.3']);
+    pool.release('127.5.5.2');
+    expect(pool.reserve('127.5.5.2')).toBe(true);
+  });
+});

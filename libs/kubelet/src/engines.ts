@@ -1,7 +1,7 @@
 // vLLM detection and simulated engines for leader pods.
 
 import { parseVllmCommand, startEngine, type EngineHandle, type VllmCommand } from '@troupe/engine-sim';
-import type { Container } from '../types/workloads';
+import type { Container } from './types';
 
 export interface EngineDefaults {
   maxNumSeqs?: number;
