@@ -1,0 +1,299 @@
+// The node agent: the shared kubelet (@troupe/kubelet) for GPU nodes it registers on any API server.
+// Pods bound to its nodes come from a list + watch of all pods; their status goes through pods/status,
+// graceful deletions are confirmed, events posted; the /sim admin API is served on its own port.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  adminHandler,
+  DEFAULT_NODE_SHAPE,
+  Kubelet,
+  nodeObject,
+  sendAdminJson,
+  statusBody,
+  type KubeletHost,
+  type NodeShape,
+  type Pod,
+  type PodRef,
+} from '@troupe/kubelet';
+import { EventPoster } from './events';
+import { kubeRest, loadKubeConfig, statusCodeOf, type KubeRest } from './kube-rest';
+import { ListWatch, type ListPage, type ListWatchSource } from './list-watch';
+import { NodeManager } from './node-manager';
+import { PodWriter, type PodApi } from './pod-writer';
+
+export interface NodeAgentOptions {
+  /** Kubeconfig of the API server (its current context). */
+  kubeconfigPath: string;
+  /** Nodes `<nodeNamePrefix>0 … (n-1)`. Default 8. */
+  nodes?: number;
+  gpusPerNode?: number;
+  racks?: number;
+  /** Node label carrying the rack. Default `rack`. */
+  topologyKey?: string;
+  cpuPerNode?: number;
+  memoryGiPerNode?: number;
+  maxPodsPerNode?: number;
+  gpuProduct?: string;
+  /** Default `node-`. */
+  nodeNamePrefix?: string;
+  /** Scheduled → Running. Default 0. */
+  podStartMs?: number;
+  /** Running → Ready. Default 0. */
+  podReadyMs?: number;
+  /** Engine /health probe period. Default 100 ms. */
+  probePeriodMs?: number;
+  /** Start simulated vLLM engines for vLLM pods. Default true. */
+  engines?: boolean;
+  engineMaxSeqs?: number;
+  engineTpotMs?: number;
+  engineTtftMs?: number;
+  engineKvCacheTokens?: number;
+  /** First pod IP (127.x). Default: a random /24. */
+  podIpStart?: string;
+  /** Admin API port on `adminHost`. Default 0 (a free port). */
+  adminPort?: number;
+  /** Default 127.0.0.1. */
+  adminHost?: string;
+  /** Lease `leaseDurationSeconds`. Default 40. */
+  leaseDurationSeconds?: number;
+  /** Lease renewal period. Default 10 s. */
+  leaseRenewMs?: number;
+  /** Node status (lastHeartbeatTime) refresh period. Default 60 s. */
+  nodeStatusRefreshMs?: number;
+  /** Bound on how long a deleted pod's engine may finish its requests. Default 2000 ms. */
+  maxDrainMs?: number;
+  /** How long to keep trying to register the nodes at start. Default 60 s. */
+  registerTimeoutMs?: number;
+  /** Delete the Node objects (and leases) on stop. Default false: a restarted agent adopts them. */
+  deleteNodesOnStop?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface NodeAgent {
+  /** Base URL of the admin API (`${adminUrl}/sim/...`). */
+  adminUrl: string;
+  adminPort: number;
+  /** Names of the nodes it runs. */
+  nodes: string[];
+  kubelet: Kubelet;
+  /** Resolves when the pod and node writes under way are done (tests). */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A pod (enough of one for the kubelet) bound to one of `nodes`, else undefined. */
+export function acceptPod(raw: unknown, nodes: ReadonlySet<string>): Pod | undefined {
+  if (!isRecord(raw) || !isRecord(raw.metadata) || !isRecord(raw.spec)) return undefined;
+  const { metadata, spec } = raw;
+  if (typeof metadata.name !== 'string' || typeof metadata.uid !== 'string') return undefined;
+  if (typeof spec.nodeName !== 'string' || !nodes.has(spec.nodeName)) return undefined;
+  if (!Array.isArray(spec.containers)) return undefined;
+  return raw as unknown as Pod;
+}
+
+function listSource(rest: KubeRest): ListWatchSource {
+  return {
+    async list(path, query): Promise<ListPage> {
+      const res = await rest.request('GET', path, { query });
+      const meta = isRecord(res) && isRecord(res.metadata) ? res.metadata : {};
+      return {
+        items: isRecord(res) && Array.isArray(res.items) ? res.items : [],
+        resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '',
+        ...(typeof meta.continue === 'string' && meta.continue ? { continueToken: meta.continue } : {}),
+      };
+    },
+    watch: (path, query, onEvent, onDone) => rest.watch(path, query, onEvent, onDone),
+  };
+}
+
+function podApi(rest: KubeRest): PodApi {
+  const path = (ref: PodRef): string =>
+    `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`;
+  return {
+    async get(ref) {
+      try {
+        const pod = await rest.request('GET', `${path(ref)}/status`);
+        return isRecord(pod) ? (pod as unknown as Pod) : undefined;
+      } catch (err) {
+        if (statusCodeOf(err) === 404) return undefined;
+        throw err;
+      }
+    },
+    async putStatus(pod) {
+      const ref = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '', uid: '' };
+      await rest.request('PUT', `${path(ref)}/status`, { body: pod });
+    },
+    async delete(ref) {
+      await rest.request('DELETE', path(ref), {
+        body: {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          gracePeriodSeconds: 0,
+          preconditions: { uid: ref.uid },
+        },
+      });
+    },
+  };
+}
+
+export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  const log = options.log ?? (() => undefined);
+  const rest = kubeRest(loadKubeConfig(options.kubeconfigPath));
+  const shape: NodeShape = {
+    count: options.nodes ?? DEFAULT_NODE_SHAPE.count,
+    gpusPerNode: options.gpusPerNode ?? DEFAULT_NODE_SHAPE.gpusPerNode,
+    racks: options.racks ?? DEFAULT_NODE_SHAPE.racks,
+    topologyKey: options.topologyKey ?? DEFAULT_NODE_SHAPE.topologyKey,
+    cpuPerNode: options.cpuPerNode ?? DEFAULT_NODE_SHAPE.cpuPerNode,
+    memoryGiPerNode: options.memoryGiPerNode ?? DEFAULT_NODE_SHAPE.memoryGiPerNode,
+    maxPodsPerNode: options.maxPodsPerNode ?? DEFAULT_NODE_SHAPE.maxPodsPerNode,
+    gpuProduct: options.gpuProduct ?? DEFAULT_NODE_SHAPE.gpuProduct,
+    namePrefix: options.nodeNamePrefix ?? 'node-',
+    nodeInfo: {
+      osImage: 'Troupe node agent',
+      kubeletVersion: 'v1.32.0-troupe-node-agent',
+      containerRuntimeVersion: 'sim://1.0.0',
+    },
+  };
+  const manifests = Array.from({ length: shape.count }, (_, i) => nodeObject(i, shape));
+  const nodeNames = new Set(manifests.map((m) => m.metadata.name));
+
+  // The node manager, pod cache and host close over the kubelet `k` created after them (it needs the
+  // host); none of them calls it before start-up is done.
+  const isDown = (name: string): boolean => k.isNodeDown(name);
+  const nodeManager = new NodeManager(rest, manifests, {
+    leaseDurationSeconds: options.leaseDurationSeconds ?? 40,
+    leaseRenewMs: options.leaseRenewMs ?? 10_000,
+    statusRefreshMs: options.nodeStatusRefreshMs ?? 60_000,
+    isDown,
+    log,
+  });
+  const writer = new PodWriter(podApi(rest), { log });
+  const events = new EventPoster(rest, log);
+  const pods = new ListWatch<Pod>({
+    path: '/api/v1/pods',
+    source: listSource(rest),
+    accept: (raw) => acceptPod(raw, nodeNames),
+    onEvent: (ev) => {
+      if (ev.type === 'deleted') k.podDeleted(ev.object);
+      else k.podChanged(ev.object);
+    },
+    onError: watchErrorLog(log),
+    onRecovered: () => log('pod watch recovered'),
+  });
+  const host: KubeletHost = {
+    getPod: (namespace, name) => pods.get(namespace, name),
+    getNode: (name) => nodeManager.getNode(name),
+    writePodStatus: (ref, update) => writer.writeStatus(ref, update),
+    deletePod: (ref) => writer.confirmDeletion(ref),
+    updateNode(name, update) {
+      if (!nodeManager.has(name) || !nodeManager.getNode(name)) return false;
+      nodeManager.updateNode(name, update);
+      return true;
+    },
+    recordEvent: (involved, type, reason, message, source) =>
+      events.post({ involved, type, reason, message, source }),
+  };
+  const k = new Kubelet(
+    host,
+    {
+      podStartMs: options.podStartMs ?? 0,
+      podReadyMs: options.podReadyMs ?? 0,
+      probePeriodMs: options.probePeriodMs ?? 100,
+      enableEngines: options.engines ?? true,
+      podIpStart: options.podIpStart,
+      ownsNode: (name) => nodeNames.has(name),
+      adoptStartedPods: true,
+      maxDrainMs: options.maxDrainMs ?? 2000,
+      engines: {
+        maxNumSeqs: options.engineMaxSeqs,
+        tpotMs: options.engineTpotMs,
+        ttftMs: options.engineTtftMs,
+        kvCacheTokens: options.engineKvCacheTokens,
+      },
+    },
+    log,
+  );
+
+  const admin = adminHandler({
+    kubelet: k,
+    summary: () => ({
+      nodes: nodeManager.names.map((name) => ({ name, down: k.isNodeDown(name) })),
+      pods: k.podCount,
+      engines: k.engines().length,
+      watch: { ...pods.stats, resourceVersion: pods.resourceVersion },
+    }),
+  });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/sim' || path.startsWith('/sim/')) {
+      void admin(req, res, url);
+      return;
+    }
+    if (path === '/healthz') return sendAdminJson(res, 200, { ok: true });
+    sendAdminJson(res, 404, statusBody(404, 'NotFound', `no such endpoint: ${req.method} ${url.pathname}`));
+  });
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await pods.stop();
+    await k.close();
+    await writer.close();
+    events.close();
+    await nodeManager.stop(options.deleteNodesOnStop ?? false);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    rest.close();
+  };
+
+  try {
+    await nodeManager.register(Date.now() + (options.registerTimeoutMs ?? 60_000));
+    pods.start();
+    await pods.hasSynced();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.adminPort ?? 0, options.adminHost ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  nodeManager.startHeartbeats();
+  const port = (server.address() as AddressInfo).port;
+  const adminHost = options.adminHost ?? '127.0.0.1';
+  return {
+    adminUrl: `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${port}`,
+    adminPort: port,
+    nodes: nodeManager.names,
+    kubelet: k,
+    async settled() {
+      await Promise.all([writer.flushed(), nodeManager.settled()]);
+    },
+    stop,
+  };
+}
+
+/** Logs the first watch failure of a run of them and every 20th. */
+function watchErrorLog(log: (message: string) => void): (err: unknown, phase: string) => void {
+  let failures = 0;
+  return (err, phase) => {
+    failures++;
+    if (failures !== 1 && failures % 20 !== 0) return;
+    log(
+      `pod ${phase} failed${failures > 1 ? ` (${failures} times)` : ''}, retrying: ${(err as Error)?.message ?? String(err)}`,
+    );
+  };
+}
