@@ -28,10 +28,10 @@ export function storeKubeletHost(api: ClusterApi, recorder: EventRecorder): Kube
       );
     },
     deletePod(ref) {
-      // Deletion is immediate here, so a pod is never seen terminating; kept for API clients that
-      // might mark one anyway.
+      // Only with gracefulPodDeletion: otherwise pods are gone before the kubelet sees them terminating.
       const pod = getPod(ref.namespace, ref.name);
-      if (pod && pod.metadata.uid === ref.uid) api.delete(pods, ref.namespace, ref.name);
+      if (pod && pod.metadata.uid === ref.uid)
+        api.delete(pods, ref.namespace, ref.name, { gracePeriodSeconds: 0, preconditions: { uid: ref.uid } });
     },
     updateNode(name, update) {
       const node = api.tryGet(nodes, undefined, name) as Node | undefined;

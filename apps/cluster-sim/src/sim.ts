@@ -51,6 +51,12 @@ export interface ClusterSimOptions {
    * running at the same time on one machine do not give two pods the same IP:port.
    */
   podIpStart?: string;
+  /**
+   * Delete pods bound to a node gracefully, as a real API server: `deletionTimestamp` first, gone when
+   * their kubelet confirms (the node agent, or this simulator's kubelet for its own nodes). Default
+   * false: deletion is immediate.
+   */
+  gracefulPodDeletion?: boolean;
   /** Path of the LWS CRD; `false` for the built-in condensed schema; default: search ../shared/reference. */
   crdPath?: string | false;
   /** Watch history kept for resuming (events). Default 20000. */
@@ -88,6 +94,7 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
   };
   const registry = buildRegistry({ crd, allocateClusterIP });
   const api = new ClusterApi(store, registry);
+  api.gracefulPodDeletion = options.gracefulPodDeletion ?? false;
   const hub = new WatchHub(store);
   const recorder = new EventRecorder(api, options.maxEventsPerNamespace ?? 2000);
   const onError = (name: string) => (key: string, err: unknown) =>

@@ -34,6 +34,7 @@ beforeAll(async () => {
   sim = await startClusterSim({
     kubeconfigPath: path.join(dir, 'kubeconfig.yaml'),
     nodes: 0,
+    gracefulPodDeletion: true,
     crdPath: false,
   });
   agent = await startNodeAgent({
@@ -290,6 +291,42 @@ describe('node agent', () => {
     await waitFor(async () => (await lease()).spec.renewTime !== frozen, 'lease renewed again');
   });
 
+  it('deletes gracefully: the engine finishes its stream, then the agent confirms the deletion', async () => {
+    await api('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'solo' },
+      spec: { containers: [VLLM_LEADER] },
+    });
+    const p = await waitFor(async () => {
+      const x = await pod('solo');
+      return isReady(x) ? x : undefined;
+    }, 'solo ready');
+    const url = `http://${p.status?.podIP}:8080`;
+    expect((await admin('engines/default/solo/faults', 'POST', { slowFactor: 20 })).status).toBe(200);
+    const res = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'llama', prompt: 'x', max_tokens: 20, stream: true, ignore_eos: true }),
+    });
+    const body = res.text();
+    await api('DELETE', '/api/v1/namespaces/default/pods/solo');
+    const terminating = await pod('solo');
+    expect(terminating.metadata.deletionTimestamp).toBeDefined();
+    const text = await body;
+    expect(text).toContain('data: [DONE]');
+    expect(text.match(/"text"/g)?.length).toBeGreaterThanOrEqual(20);
+    await waitFor(async () => {
+      try {
+        await pod('solo');
+        return false;
+      } catch (e) {
+        return String(e).includes(' 404 ');
+      }
+    }, 'pod gone');
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+
   it('stops the engines of deleted pods', async () => {
     ip = (await pod('llm-0')).status?.podIP as string;
     await api('DELETE', '/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/leaderworkersets/llm');
@@ -307,7 +344,11 @@ describe('node agent', () => {
     );
     const list = (await (await admin('engines', 'GET')).json()) as { items: unknown[] };
     expect(list.items).toEqual([]);
-    expect(agent.kubelet.podCount).toBe(0);
+    // every pod stopped and its deletion confirmed: nothing left in the API or on the agent
+    await waitFor(async () => {
+      const left = await api<{ items: Obj[] }>('GET', '/api/v1/namespaces/default/pods');
+      return left.items.length === 0 && agent.kubelet.podCount === 0;
+    }, 'pods gone');
   });
 
   it('a restarted agent takes its nodes over and goes on heartbeating them', async () => {

@@ -162,6 +162,8 @@ describe('Kubelet', () => {
     const terminating = { ...p, metadata: { ...p.metadata, deletionTimestamp: '2030-01-01T00:00:00Z' } };
     host.put(terminating);
     host.put(terminating);
+    await until(() => host.deleted.length > 0, 'deletion confirmed');
+    await new Promise((r) => setTimeout(r, 10));
     expect(host.deleted).toEqual([{ namespace: 'default', name: 'pending', uid: 'uid-pending' }]);
   });
 

@@ -140,7 +140,12 @@ export class Kubelet {
     const uid = pod.metadata.uid;
     if (!node || !uid || !this.owns(node)) return;
     if (pod.metadata.deletionTimestamp) {
-      this.terminate(uid, pod);
+      // Not from inside the host's change notification: stopping writes (and, in the simulator, deletes).
+      setImmediate(() => {
+        const latest = this.host.getPod(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '');
+        if (!this.closed && latest?.metadata.uid === uid && latest.metadata.deletionTimestamp)
+          this.terminate(uid, latest);
+      });
       return;
     }
     if (this.runtimes.has(uid) || podTerminal(pod)) return;

@@ -108,7 +108,7 @@ export interface NodeStatus {
 }
 
 export interface Node extends KubeObject {
-  spec?: { unschedulable?: boolean; taints?: Taint[] };
+  spec?: { unschedulable?: boolean; taints?: Taint[]; [key: string]: unknown };
   status?: NodeStatus;
 }
 

@@ -50,6 +50,8 @@ export interface WriteOptions {
 
 export interface DeleteOptions {
   propagationPolicy?: string;
+  /** Pods with graceful deletion on: 0 removes at once; default the pod's terminationGracePeriodSeconds. */
+  gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
 }
@@ -73,6 +75,13 @@ interface CommitOptions extends WriteOptions {
 }
 
 export class ClusterApi {
+  /**
+   * Pods bound to a node and not terminal are deleted as a real API server does: marked with
+   * `deletionTimestamp` / `deletionGracePeriodSeconds` and removed only when deleted again with grace
+   * period 0 (by their kubelet, once stopped). Off by default: deletion is immediate.
+   */
+  gracefulPodDeletion = false;
+
   constructor(
     readonly store: ObjectStore,
     readonly registry: Registry,
@@ -187,6 +196,7 @@ export class ClusterApi {
     delete meta.resourceVersion;
     delete meta.creationTimestamp;
     delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
     delete meta.generation;
     if (!opts.presetManagedFields) delete meta.managedFields;
     let obj: KObject = { ...obj0, apiVersion: apiVersionOf(def), kind: def.kind, metadata: meta };
@@ -270,8 +280,13 @@ export class ClusterApi {
       generation: old.metadata.generation,
       managedFields: inMeta.managedFields ?? old.metadata.managedFields,
     };
-    if (old.metadata.deletionTimestamp) metadata.deletionTimestamp = old.metadata.deletionTimestamp;
-    else delete metadata.deletionTimestamp;
+    if (old.metadata.deletionTimestamp) {
+      metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+      metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    } else {
+      delete metadata.deletionTimestamp;
+      delete metadata.deletionGracePeriodSeconds;
+    }
     if (!def.namespaced) delete metadata.namespace;
     const out: KObject = { ...incoming, apiVersion: apiVersionOf(def), kind: def.kind, metadata };
     if (def.statusSubresource) {
@@ -499,6 +514,17 @@ export class ClusterApi {
       );
     }
     if (opts.dryRun) return obj;
+    if (def.id === 'pods' && this.gracefulPodDeletion) {
+      const grace = podGracePeriodSeconds(obj, opts.gracePeriodSeconds);
+      if (grace > 0) {
+        if (obj.metadata.deletionTimestamp) return obj;
+        const deletionTimestamp = nowRfc3339(new Date(Date.now() + grace * 1000));
+        return this.store.put(def.id, {
+          ...obj,
+          metadata: { ...obj.metadata, deletionTimestamp, deletionGracePeriodSeconds: grace },
+        });
+      }
+    }
     const gone = this.store.remove(def.id, obj.metadata.namespace ?? '', name) as KObject;
     if (def.id === 'namespaces') {
       for (const { resource, object } of this.store.allInNamespace(name)) {
@@ -541,6 +567,19 @@ export class ClusterApi {
 }
 
 // -------------------------------------------------------------------- pure helpers
+
+/**
+ * The grace period a pod's deletion gets (upstream pod strategy CheckGracefulDelete): the one asked
+ * for, else the pod's terminationGracePeriodSeconds, else 30; 0 for pods never scheduled or already
+ * terminal (nothing runs them).
+ */
+export function podGracePeriodSeconds(pod: KObject, asked: number | undefined): number {
+  const spec = isObject(pod.spec) ? pod.spec : {};
+  const phase = isObject(pod.status) ? pod.status.phase : undefined;
+  if (!spec.nodeName || phase === 'Failed' || phase === 'Succeeded') return 0;
+  if (asked !== undefined) return Math.max(0, asked);
+  return typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
+}
 
 function applyPatchBody(type: string, current: KObject, body: string, name: string): unknown {
   let patch: unknown;
@@ -611,6 +650,7 @@ function toScale(def: ResourceDef, obj: KObject): KObject {
   const status: Record<string, unknown> = {
     replicas: getPath(obj, s.statusReplicasPath.replace(/^\./, '')) ?? 0,
   };
+  const specReplicas = getPath(obj, s.specReplicasPath.replace(/^\./, '')) ?? 0;
   if (s.labelSelectorPath) {
     const sel = getPath(obj, s.labelSelectorPath.replace(/^\./, ''));
     if (typeof sel === 'string') status.selector = sel;
@@ -626,7 +666,8 @@ function toScale(def: ResourceDef, obj: KObject): KObject {
       resourceVersion: obj.metadata.resourceVersion,
       creationTimestamp: obj.metadata.creationTimestamp,
     },
-    spec: { replicas: getPath(obj, s.specReplicasPath.replace(/^\./, '')) ?? 0 },
+    // autoscaling/v1 ScaleSpec.replicas is `omitempty`: a 0 is not written (status.replicas is).
+    spec: specReplicas ? { replicas: specReplicas } : {},
     status,
   };
 }

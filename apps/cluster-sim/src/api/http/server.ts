@@ -331,10 +331,18 @@ export class KubeHttpServer {
           ? (delOpts.preconditions as { uid?: string; resourceVersion?: string })
           : undefined;
         const dryRun = opts.dryRun || (Array.isArray(delOpts.dryRun) && delOpts.dryRun.includes('All'));
+        const graceText = q.get('gracePeriodSeconds');
+        const gracePeriodSeconds =
+          graceText !== null && graceText !== '' && Number.isFinite(Number(graceText))
+            ? Number(graceText)
+            : typeof delOpts.gracePeriodSeconds === 'number'
+              ? delOpts.gracePeriodSeconds
+              : undefined;
         if (!name) {
           const deleted = api.deleteCollection(def, namespace, {
             ...this.listOptions(def, q),
             propagationPolicy,
+            gracePeriodSeconds,
             dryRun,
           });
           return sendJson(res, 200, {
@@ -344,7 +352,12 @@ export class KubeHttpServer {
             items: deleted,
           });
         }
-        const gone = api.delete(def, namespace, name, { propagationPolicy, preconditions, dryRun });
+        const gone = api.delete(def, namespace, name, {
+          propagationPolicy,
+          preconditions,
+          gracePeriodSeconds,
+          dryRun,
+        });
         if (def.crd) {
           return sendJson(res, 200, {
             kind: 'Status',
