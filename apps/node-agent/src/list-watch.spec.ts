@@ -86,12 +86,16 @@ async function until(fn: () => boolean): Promise<void> {
 }
 
 describe('ListWatch', () => {
-  it('lists, resumes the watch from the last resourceVersion (bookmarks too), relists after 410, retries errors', async () => {
+  it('lists, resumes the watch from the last resourceVersion (bookmarks too), relists after 410 and errors', async () => {
     const source = new FakeSource();
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
     source.listResults = [
       refused,
       { items: [obj('a', '10', { keep: true }), obj('x', '10')], resourceVersion: '10' },
+      // after the API server went away and came back
+      { items: [obj('a', '17', { keep: true }), obj('b', '11', { keep: true })], resourceVersion: '17' },
+      // after 410
+      { items: [obj('b', '20', { keep: true })], resourceVersion: '20' },
     ];
     source.watchScripts = [
       (emit, done) => {
@@ -105,7 +109,6 @@ describe('ListWatch', () => {
       },
       (emit) => emit('ERROR', { kind: 'Status', code: 410, reason: 'Expired' }),
     ];
-    source.listResults.push({ items: [obj('b', '20', { keep: true })], resourceVersion: '20' });
     const events: CacheEvent<KubeItem>[] = [];
     const errors: string[] = [];
     const lw = new ListWatch<KubeItem>({
@@ -119,13 +122,13 @@ describe('ListWatch', () => {
     });
     lw.start();
     await lw.hasSynced();
-    await until(() => source.lists.length === 3 && source.watches.length === 4);
+    await until(() => source.lists.length === 4 && source.watches.length === 4);
     await lw.stop();
     expect(errors).toEqual([
       'list: connect ECONNREFUSED 127.0.0.1:6443',
       'watch: connect ECONNREFUSED 127.0.0.1:6443',
     ]);
-    expect(source.watches.map((q) => q.resourceVersion)).toEqual(['10', '15', '16', '20']);
+    expect(source.watches.map((q) => q.resourceVersion)).toEqual(['10', '15', '17', '20']);
     expect(source.watches[0]).toMatchObject({ allowWatchBookmarks: true, timeoutSeconds: 60 });
     expect(
       events.map((e) => `${e.type} ${e.object.metadata.name}@${e.object.metadata.resourceVersion}`),
@@ -133,17 +136,21 @@ describe('ListWatch', () => {
       'added a@10',
       'added b@11',
       'modified a@16',
+      'modified a@17',
       // the relist after 410: a is gone, b changed
       'modified b@20',
-      'deleted a@16',
+      'deleted a@17',
     ]);
     expect(lw.list().map((o) => o.metadata.name)).toEqual(['b']);
-    expect(lw.stats.relistsAfterGone).toBe(1);
+    expect(lw.stats).toMatchObject({ relistsAfterGone: 1, relistsAfterError: 1 });
   });
 
   it('drops a watch that falls silent and watches again', async () => {
     const source = new FakeSource();
-    source.listResults = [{ items: [], resourceVersion: '1' }];
+    source.listResults = [
+      { items: [], resourceVersion: '1' },
+      { items: [], resourceVersion: '2' },
+    ];
     const errors: string[] = [];
     const lw = new ListWatch<KubeItem>({
       path: '/api/v1/pods',
@@ -159,5 +166,6 @@ describe('ListWatch', () => {
     await until(() => source.watches.length >= 2);
     await lw.stop();
     expect(errors[0]).toMatch(/fell silent/);
+    expect(source.watches.slice(0, 2).map((q) => q.resourceVersion)).toEqual(['1', '2']);
   });
 });

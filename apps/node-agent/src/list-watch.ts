@@ -1,7 +1,7 @@
 // A cache of one collection kept current by list + watch: resumes watches from the last
-// resourceVersion seen (bookmarks included), lists again after 410 Gone / Expired, reconnects with
-// backoff after errors (an API server restart is an ECONNREFUSED or two), drops watches that fall
-// silent. Objects the `accept` filter refuses are not kept (one that stops matching is deleted).
+// resourceVersion seen (bookmarks included) when the server ends them, lists again after 410 Gone /
+// Expired and after errors (with backoff: an API server restart is a few ECONNREFUSED), drops
+// watches that fall silent. Objects the `accept` filter refuses are not kept (one that stops matching is deleted).
 
 import type { Query, WatchHandle } from './kube-rest';
 import { statusCodeOf } from './kube-rest';
@@ -149,7 +149,7 @@ export class ListWatch<T extends KubeItem> {
   private interrupt?: () => void;
   private syncWaiters: (() => void)[] = [];
   private synced = false;
-  readonly stats = { lists: 0, watches: 0, relistsAfterGone: 0, errors: 0 };
+  readonly stats = { lists: 0, watches: 0, relistsAfterGone: 0, relistsAfterError: 0, errors: 0 };
 
   constructor(private readonly o: ListWatchOptions<T>) {}
 
@@ -240,7 +240,11 @@ export class ListWatch<T extends KubeItem> {
         continue;
       }
       if (outcome.kind === 'error') {
+        // List again rather than resume: the API server may have come back with another store (a
+        // resourceVersion from before would then be "too large", or silently miss what is there).
         this.report(outcome.error, 'watch');
+        this.rv = '';
+        this.stats.relistsAfterError++;
         await this.sleep(backoffDelay(failures++, initialMs, maxMs));
         continue;
       }

@@ -365,4 +365,30 @@ describe('node agent', () => {
     expect(after.metadata.uid).toBe(before.metadata.uid);
     expect(logs).toContain('node node-2: taken over');
   });
+
+  it('rides through an API server restart: reconnects, registers its nodes again, runs new pods', async () => {
+    const port = sim.port;
+    await sim.close();
+    await new Promise((r) => setTimeout(r, 300)); // heartbeats and the watch meet ECONNREFUSED
+    sim = await startClusterSim({
+      port,
+      kubeconfigPath: path.join(dir, 'kubeconfig.yaml'),
+      nodes: 0,
+      gracefulPodDeletion: true,
+      crdPath: false,
+    });
+    // an empty store: the nodes come back through the status heartbeat
+    await waitFor(async () => {
+      const nodes = await api<{ items: Obj[] }>('GET', '/api/v1/nodes');
+      return nodes.items.length === 4 && nodes.items.every((n) => cond(n, 'Ready') === 'True');
+    }, 'nodes registered again');
+    expect(logs).toContain('node node-0 is gone from the API server: registering it again');
+    await api('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'after-restart' },
+      spec: { containers: [{ name: 'main', image: 'nginx' }] },
+    });
+    await waitFor(async () => isReady(await pod('after-restart')), 'pod ready after the restart');
+  });
 });

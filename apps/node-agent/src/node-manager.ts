@@ -165,15 +165,26 @@ export class NodeManager {
       this.o.log(`node ${name}: registered`);
     }
     this.nodes.set(name, node);
-    await this.writeStatus(name);
+    await this.writeStatus(name, false);
     await this.renewLease(name);
   }
 
-  /** GET + PUT nodes/status with the live status, retried on 409. */
-  private async writeStatus(name: string): Promise<void> {
+  /**
+   * GET + PUT nodes/status with the live status, retried on 409. A node that is gone (deleted, or an
+   * API server back with an empty store) is registered again.
+   */
+  private async writeStatus(name: string, reRegister = true): Promise<void> {
     const path = `/api/v1/nodes/${encodeURIComponent(name)}`;
     for (let attempt = 0; ; attempt++) {
-      const current = asNode(await this.rest.request('GET', path));
+      let current: NodeObject;
+      try {
+        current = asNode(await this.rest.request('GET', path));
+      } catch (err) {
+        if (statusCodeOf(err) !== 404 || !reRegister || this.stopped) throw err;
+        this.o.log(`node ${name} is gone from the API server: registering it again`);
+        await this.registerOne(this.manifest(name));
+        return;
+      }
       try {
         const body = liveStatus(current, this.manifest(name), nowRfc3339());
         this.nodes.set(name, asNode(await this.rest.request('PUT', `${path}/status`, { body })));
