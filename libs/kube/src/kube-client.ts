@@ -432,7 +432,9 @@ export class ClusterKubeClient extends KubeClient {
       await this.custom.deleteNamespacedCustomObject({
         ...this.lwsRef(namespace),
         name,
-        propagationPolicy: 'Background',
+        // Foreground: the LWS stays (with a deletionTimestamp) until its StatefulSets and pods are
+        // gone, so the watch tells when the group's GPUs are free.
+        propagationPolicy: 'Foreground',
       });
       return true;
     });

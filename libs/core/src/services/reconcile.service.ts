@@ -39,6 +39,8 @@ export class ReconcileService {
   private readonly refreshing = new Map<string, { again: boolean; done: Promise<void> }>();
   /** How long after an apply an unchanged LWS is taken to still show the previous template. */
   private static readonly STALE_STATUS_MS = 30_000;
+  /** How long a teardown waits for the LWS and its pods to be gone before the job is retried. */
+  private static readonly TEARDOWN_WAIT_MS = 120_000;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -165,8 +167,27 @@ export class ReconcileService {
     this.prepared.set(namespace, Date.now());
   }
 
+  /**
+   * Deletes the LWS with foreground propagation and marks the service DELETED once the watch shows
+   * neither the LWS nor any of its pods: on a real cluster pods terminate gracefully and hold their
+   * GPUs until their kubelet confirms, so DELETED means the capacity is free. A deletion that takes
+   * longer than TEARDOWN_WAIT_MS fails this run of the job, which BullMQ retries.
+   */
   private async teardown(row: ServiceCore): Promise<void> {
     await this.kube.deleteLws(row.namespace, row.name);
+    if (this.cache.configured) {
+      const deadline = Date.now() + ReconcileService.TEARDOWN_WAIT_MS;
+      for (;;) {
+        const pods = this.cache.podsOf(row.namespace, row.name).length;
+        const lws = this.cache.getLws(row.namespace, row.name);
+        if (!lws && pods === 0) break;
+        if (Date.now() > deadline)
+          throw new Error(
+            `LeaderWorkerSet ${row.namespace}/${row.name} still ${lws ? 'exists' : 'gone'} with ${pods} pod(s) after ${ReconcileService.TEARDOWN_WAIT_MS / 1000} s`,
+          );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     await this.services.updateCore(row.id, {
       phase: 'DELETED',
       phaseReason: 'LeaderWorkerSet deleted',
