@@ -1,6 +1,7 @@
 // CLI: npm run sim -- --kubeconfig <file> [--port 0] [--host 127.0.0.1] [--nodes 8] [--gpus-per-node 8]
 //      [--racks 2] [--topology-key rack] [--pod-start-ms 200] [--pod-ready-ms 500] [--engine-max-seqs N]
-//      [--engine-tpot-ms N] [--engine-ttft-ms N] [--no-engines] [--crd <file>] [--quiet]
+//      [--engine-tpot-ms N] [--engine-ttft-ms N] [--no-engines] [--graceful-pod-deletion] [--crd <file>]
+//      [--quiet]
 
 import { parseArgs } from 'node:util';
 import { startClusterSim } from './sim';
@@ -9,7 +10,7 @@ const USAGE = `Usage: npm run sim -- --kubeconfig <file> [options]
   --kubeconfig <file>       where to write the kubeconfig (required)
   --port <n>                API port (default 0: a free port)
   --host <addr>             listen address (default 127.0.0.1)
-  --nodes <n>               simulated nodes (default 8)
+  --nodes <n>               simulated nodes (default 8; 0: nodes come from a node agent)
   --gpus-per-node <n>       nvidia.com/gpu per node (default 8)
   --racks <n>               topology domains (default 2)
   --topology-key <key>      node label for racks (default rack)
@@ -21,6 +22,7 @@ const USAGE = `Usage: npm run sim -- --kubeconfig <file> [options]
   --engine-tpot-ms <ms>     default time per output token
   --engine-ttft-ms <ms>     default time to first token
   --no-engines              do not start simulated vLLM engines
+  --graceful-pod-deletion   delete bound pods as a real API server (terminating until the kubelet confirms)
   --crd <file>              LWS CRD to validate against (default: ../shared/reference when present)
   --quiet                   do not print the kubeconfig`;
 
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
       'engine-tpot-ms': { type: 'string' },
       'engine-ttft-ms': { type: 'string' },
       'no-engines': { type: 'boolean' },
+      'graceful-pod-deletion': { type: 'boolean' },
       crd: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
     engineTpotMs: num(values['engine-tpot-ms'], 'engine-tpot-ms'),
     engineTtftMs: num(values['engine-ttft-ms'], 'engine-ttft-ms'),
     engines: !values['no-engines'],
+    gracefulPodDeletion: values['graceful-pod-deletion'] ?? false,
     crdPath: values.crd,
     log: (m) => process.stderr.write(`[cluster-sim] ${m}\n`),
   });
