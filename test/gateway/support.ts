@@ -4,7 +4,7 @@ import { RoutingTable, ServiceTable } from '@troupe/gateway';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { startTestApp, TestApp } from '../support/app';
 import { uploadAndVerify } from '../support/checkpoint';
-import { startTestCluster, TestCluster } from '../support/cluster';
+import { startTestCluster, TestCluster, type TestClusterOptions } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
 import { pollUntil } from '../support/until';
 
@@ -29,7 +29,7 @@ export interface EngineInfo {
 /** A platform (API + gateway + worker), a simulated cluster and a project with a READY model version. */
 export interface GatewayStack {
   s3: TestS3;
-  cluster: TestCluster & { stop(): Promise<void> };
+  cluster: TestCluster;
   t: TestApp;
   projectId: string;
   projectName: string;
@@ -52,9 +52,18 @@ export interface GatewayStack {
   stop(): Promise<void>;
 }
 
-export async function startGatewayStack(env: Record<string, string> = {}): Promise<GatewayStack> {
+export async function startGatewayStack(
+  env: Record<string, string> = {},
+  clusterOptions: TestClusterOptions = {},
+): Promise<GatewayStack> {
   const s3 = await startTestS3();
-  const cluster = await startTestCluster({ nodes: 4, podStartMs: 50, podReadyMs: 100, probePeriodMs: 50 });
+  const cluster = await startTestCluster({
+    nodes: 4,
+    podStartMs: 50,
+    podReadyMs: 100,
+    probePeriodMs: 50,
+    ...clusterOptions,
+  });
   const t = await startTestApp({ ...s3.env, KUBECONFIG: cluster.kubeconfigFile, KUBE_NAMESPACE: NS, ...env });
   const projectName = `gw-${randomBytes(3).toString('hex')}`;
   const project = (await t.call('POST', '/api/v1/projects', { key: t.adminKey, body: { name: projectName } }))

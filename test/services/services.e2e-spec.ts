@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckpoint } from '../../libs/core/src/models/verification';
 import { createProject, startTestApp, TestApp } from '../support/app';
 import { uploadAndVerify } from '../support/checkpoint';
-import { startTestCluster } from '../support/cluster';
+import { onRealCluster, startTestCluster } from '../support/cluster';
 import { startTestS3, TestS3 } from '../support/s3';
 import { pollUntil } from '../support/until';
 
@@ -12,7 +12,7 @@ const NS = 'troupe-inference';
 const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000) =>
   pollUntil(what, fn, timeoutMs, 50);
 
-describe('inference services on the cluster simulator', () => {
+describe('inference services on the cluster', () => {
   let s3: TestS3;
   let cluster: Awaited<ReturnType<typeof startTestCluster>>;
   let t: TestApp;
@@ -196,6 +196,28 @@ describe('inference services on the cluster simulator', () => {
     expect(lws.metadata.labels['troupe.io/model-version']).toBe(done.model.versionId);
   });
 
+  it('not enough GPUs: FAILED with the scheduler reason, recovers when capacity returns', async () => {
+    // 6 usable nodes; llm holds 4. Two groups of 2 nodes: one fits, one cannot be placed.
+    const r = await t.call('POST', '/api/v1/services', {
+      key: member,
+      body: service('big', { servedModelName: 'big', replicas: { initial: 2, min: 1, max: 2 } }),
+    });
+    expect(r.status).toBe(202);
+    const failed = await until('FAILED', async () => {
+      const s = await get('big');
+      return s.status.phase === 'FAILED' && s;
+    });
+    expect(failed.status.reason).toMatch(/unschedulable/i);
+    expect(failed.status.reason).toMatch(/nvidia\.com\/gpu/);
+    await cluster.sim('POST', '/sim/nodes/node-6/up');
+    await cluster.sim('POST', '/sim/nodes/node-7/up');
+    await until('READY after nodes came back', async () => (await get('big')).status.phase === 'READY');
+  });
+
+  // Last before DELETE: on a real cluster the old StatefulSets and pods go by garbage collection after
+  // the LWS, or are adopted by the new LWS of the same name (upstream LWS applies its StatefulSets
+  // with server-side apply, which replaces their owner reference), so GPUs may change hands for a
+  // while after READY; a capacity test after this one would race with that.
   it('an LWS deleted by hand comes back', async () => {
     await lwsApi.deleteNamespacedCustomObject({
       group: 'leaderworkerset.x-k8s.io',
@@ -223,24 +245,6 @@ describe('inference services on the cluster simulator', () => {
     });
   });
 
-  it('not enough GPUs: FAILED with the scheduler reason, recovers when capacity returns', async () => {
-    // 6 usable nodes; llm holds 4. Two groups of 2 nodes: one fits, one cannot be placed.
-    const r = await t.call('POST', '/api/v1/services', {
-      key: member,
-      body: service('big', { servedModelName: 'big', replicas: { initial: 2, min: 1, max: 2 } }),
-    });
-    expect(r.status).toBe(202);
-    const failed = await until('FAILED', async () => {
-      const s = await get('big');
-      return s.status.phase === 'FAILED' && s;
-    });
-    expect(failed.status.reason).toMatch(/unschedulable/i);
-    expect(failed.status.reason).toMatch(/nvidia\.com\/gpu/);
-    await cluster.sim('POST', '/sim/nodes/node-6/up');
-    await cluster.sim('POST', '/sim/nodes/node-7/up');
-    await until('READY after nodes came back', async () => (await get('big')).status.phase === 'READY');
-  });
-
   it('DELETE removes the LWS and its pods; the model version is protected while served', async () => {
     const refused = await t.call('DELETE', `/api/v1/models/${model}/versions/v2`, { key: member });
     expect(refused.status).toBe(409);
@@ -258,64 +262,69 @@ describe('inference services on the cluster simulator', () => {
     expect((await t.call('DELETE', `/api/v1/models/${model}/versions/v2`, { key: member })).status).toBe(204);
   });
 
-  it('Kubernetes API unreachable: the request is accepted, the error shows in status, the reconcile retries', async () => {
-    const { freePort } = await import('../../libs/testing/src');
-    const { writeFileSync, readFileSync } = await import('node:fs');
-    const port = await freePort();
-    const file = `${cluster.kubeconfigFile}.down`;
-    writeFileSync(
-      file,
-      readFileSync(cluster.kubeconfigFile, 'utf8').replace(
-        /server: http:\/\/127\.0\.0\.1:\d+/,
-        `server: http://127.0.0.1:${port}`,
-      ),
-    );
-    const other = await startTestApp({
-      ...s3.env,
-      KUBECONFIG: file,
-      KUBE_NAMESPACE: NS,
-      DATABASE_URL: t.config.database.url,
-    });
-    let late: Awaited<ReturnType<typeof startTestCluster>> | undefined;
-    try {
-      const r = await other.call('POST', '/api/v1/services', {
-        key: member,
-        body: service('later', { servedModelName: 'later', replicas: { initial: 1, min: 1, max: 1 } }),
+  // The simulator only: the real control plane is shared by the run and cannot move to a given port;
+  // test/kube-faults kills and restarts its kube-apiserver under a running platform instead.
+  it.skipIf(onRealCluster)(
+    'Kubernetes API unreachable: the request is accepted, the error shows in status, the reconcile retries',
+    async () => {
+      const { freePort } = await import('../../libs/testing/src');
+      const { writeFileSync, readFileSync } = await import('node:fs');
+      const port = await freePort();
+      const file = `${cluster.kubeconfigFile}.down`;
+      writeFileSync(
+        file,
+        readFileSync(cluster.kubeconfigFile, 'utf8').replace(
+          /server: http:\/\/127\.0\.0\.1:\d+/,
+          `server: http://127.0.0.1:${port}`,
+        ),
+      );
+      const other = await startTestApp({
+        ...s3.env,
+        KUBECONFIG: file,
+        KUBE_NAMESPACE: NS,
+        DATABASE_URL: t.config.database.url,
       });
-      expect(r.status).toBe(202);
-      const failing = await until('lastError', async () => {
-        const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
-        return s.status.lastError && s;
-      });
-      expect(failing.status.lastError).toMatch(/unreachable|ECONNREFUSED/i);
-      expect(failing.status.phase).toBe('PENDING');
-      const ready = await other.call('GET', '/readyz');
-      expect(ready.status).toBe(200);
-      expect(ready.body).toMatchObject({
-        status: 'degraded',
-        checks: { kubernetes: expect.stringMatching(/^unreachable/) },
-      });
-      // The cluster comes (back) up on that address: the retried reconcile deploys it.
-      late = await startTestCluster({ port, nodes: 2, keepServices: true });
-      const deployed = await until(
-        'READY once the API answers',
-        async () => {
+      let late: Awaited<ReturnType<typeof startTestCluster>> | undefined;
+      try {
+        const r = await other.call('POST', '/api/v1/services', {
+          key: member,
+          body: service('later', { servedModelName: 'later', replicas: { initial: 1, min: 1, max: 1 } }),
+        });
+        expect(r.status).toBe(202);
+        const failing = await until('lastError', async () => {
           const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
-          return s.status.phase === 'READY' && s;
-        },
-        60_000,
-      );
-      expect(deployed.status.lastError).toBeNull();
-      await other.call('DELETE', '/api/v1/services/later', { key: member });
-      await until(
-        'DELETED',
-        async () =>
-          (await other.call('GET', '/api/v1/services/later', { key: member })).body.status.phase ===
+          return s.status.lastError && s;
+        });
+        expect(failing.status.lastError).toMatch(/unreachable|ECONNREFUSED/i);
+        expect(failing.status.phase).toBe('PENDING');
+        const ready = await other.call('GET', '/readyz');
+        expect(ready.status).toBe(200);
+        expect(ready.body).toMatchObject({
+          status: 'degraded',
+          checks: { kubernetes: expect.stringMatching(/^unreachable/) },
+        });
+        // The cluster comes (back) up on that address: the retried reconcile deploys it.
+        late = await startTestCluster({ port, nodes: 2, keepServices: true });
+        const deployed = await until(
+          'READY once the API answers',
+          async () => {
+            const s = (await other.call('GET', '/api/v1/services/later', { key: member })).body;
+            return s.status.phase === 'READY' && s;
+          },
+          60_000,
+        );
+        expect(deployed.status.lastError).toBeNull();
+        await other.call('DELETE', '/api/v1/services/later', { key: member });
+        await until(
           'DELETED',
-      );
-    } finally {
-      await other.close();
-      await late?.stop();
-    }
-  });
+          async () =>
+            (await other.call('GET', '/api/v1/services/later', { key: member })).body.status.phase ===
+            'DELETED',
+        );
+      } finally {
+        await other.close();
+        await late?.stop();
+      }
+    },
+  );
 });
