@@ -351,8 +351,20 @@ describe('node agent', () => {
     }, 'pods gone');
   });
 
-  it('a restarted agent takes its nodes over and goes on heartbeating them', async () => {
+  it('a restarted agent takes its nodes and running pods over: same IP, containers restarted, engine back', async () => {
+    await api('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'keeper' },
+      spec: { containers: [VLLM_LEADER] },
+    });
+    const running = await waitFor(async () => {
+      const x = await pod('keeper');
+      return isReady(x) ? x : undefined;
+    }, 'keeper ready');
     await agent.stop();
+    const url = `http://${running.status?.podIP}:8080`;
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
     const before = await api('GET', '/api/v1/nodes/node-2');
     agent = await startNodeAgent({
       kubeconfigPath: path.join(dir, 'kubeconfig.yaml'),
@@ -364,6 +376,13 @@ describe('node agent', () => {
     const after = await api('GET', '/api/v1/nodes/node-2');
     expect(after.metadata.uid).toBe(before.metadata.uid);
     expect(logs).toContain('node node-2: taken over');
+    const adopted = await waitFor(async () => {
+      const x = await pod('keeper');
+      return isReady(x) && x.status?.containerStatuses?.[0].restartCount === 1 ? x : undefined;
+    }, 'keeper restarted and ready');
+    expect(adopted.status?.podIP).toBe(running.status?.podIP);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    await api('DELETE', '/api/v1/namespaces/default/pods/keeper');
   });
 
   it('rides through an API server restart: reconnects, registers its nodes again, runs new pods', async () => {
