@@ -116,9 +116,10 @@ describe('engines', () => {
     };
     await waitFor(async () => {
       const l = (await c.custom.getNamespacedCustomObject({ ...LWS, namespace: 'default', name: 'llm' })) as {
-        status: { readyReplicas: number };
+        status: { readyReplicas?: number };
       };
-      return l.status.readyReplicas === 0;
+      // readyReplicas is an `omitempty` int32 upstream: 0 is not written.
+      return l.status.readyReplicas === undefined;
     });
     expect(lws.status).toBeDefined();
     expect((await admin('engines/default/llm-0/faults', 'DELETE')).status).toBe(200);

@@ -167,7 +167,19 @@ export class LeaderWorkerSetController {
     }
     const desired = this.leaderStatefulSet(lws, revision, rolling.partition, rolling.replicas);
     if (!leaderSts) {
-      this.api.create(stsDef, namespace, desired, { internal: true });
+      try {
+        this.api.create(stsDef, namespace, desired, { internal: true });
+      } catch (err) {
+        // E.g. a template the StatefulSet API refuses (no image): the LWS itself was admitted.
+        this.recorder.record(
+          lws,
+          'Warning',
+          'FailedCreate',
+          `Failed to create leader statefulset ${name}`,
+          SOURCE,
+        );
+        throw err;
+      }
       this.recorder.record(lws, 'Normal', 'GroupsProgressing', `Created leader statefulset ${name}`, SOURCE);
     } else {
       const oldPartition = leaderSts.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
@@ -361,13 +373,13 @@ export class LeaderWorkerSetController {
       conditions: lws.status?.conditions ?? [],
       now: nowRfc3339(),
     });
-    const status: LeaderWorkerSetStatus = {
-      conditions: computed.conditions,
-      replicas: leaderSts?.status?.replicas ?? 0,
-      readyReplicas: computed.readyReplicas,
-      updatedReplicas: computed.updatedReplicas,
-      hpaPodSelector: hpaPodSelector(lws.metadata.name as string),
-    };
+    // The counts are `omitempty` int32s in the upstream Go type: a 0 is not written.
+    const status: LeaderWorkerSetStatus = { conditions: computed.conditions };
+    const replicas = leaderSts?.status?.replicas ?? 0;
+    if (replicas) status.replicas = replicas;
+    if (computed.readyReplicas) status.readyReplicas = computed.readyReplicas;
+    if (computed.updatedReplicas) status.updatedReplicas = computed.updatedReplicas;
+    status.hpaPodSelector = hpaPodSelector(lws.metadata.name as string);
     if (deepEqual(lws.status, status)) return;
     this.api.update(
       this.api.def(RES.leaderworkersets),

@@ -30,6 +30,29 @@ describe('defaultLeaderWorkerSet', () => {
     expect(out.spec.networkConfig).toEqual({ subdomainPolicy: 'Shared' });
     expect(out.spec.leaderWorkerTemplate.restartPolicy).toBe('None');
   });
+
+  it('adds what the Go round trip adds: template metadata {} and container resources {}', () => {
+    const out = lws({
+      leaderWorkerTemplate: {
+        size: 2,
+        leaderTemplate: {
+          spec: { containers: [{ name: 'l', image: 'i', resources: { limits: { cpu: '1' } } }] },
+        },
+        workerTemplate: {
+          metadata: { labels: { a: 'b' } },
+          spec: { containers: [{ name: 'c', image: 'i' }] },
+        },
+      },
+    });
+    expect(out.spec.leaderWorkerTemplate.leaderTemplate).toEqual({
+      metadata: {},
+      spec: { containers: [{ name: 'l', image: 'i', resources: { limits: { cpu: '1' } } }] },
+    });
+    expect(out.spec.leaderWorkerTemplate.workerTemplate).toEqual({
+      metadata: { labels: { a: 'b' } },
+      spec: { containers: [{ name: 'c', image: 'i', resources: {} }] },
+    });
+  });
 });
 
 describe('validateLeaderWorkerSet', () => {
@@ -66,7 +89,7 @@ describe('validateLeaderWorkerSet', () => {
         },
       }),
       [
-        'spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: Invalid value: 0: must not be 0 when `maxSurge` is 0',
+        'spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: Invalid value: intstr.IntOrString{Type:0, IntVal:0, StrVal:""}: must not be 0 when `maxSurge` is 0',
       ],
     ],
     [
@@ -78,13 +101,26 @@ describe('validateLeaderWorkerSet', () => {
         },
       }),
       [
-        'spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: Invalid value: "150%": must not be greater than 100%',
+        'spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:"150%"}: must not be greater than 100%',
       ],
     ],
     [
-      'image',
+      // Upstream's webhook does not check pod templates (the StatefulSet API does, when it is created).
+      'no image',
       lws({ leaderWorkerTemplate: { size: 2, workerTemplate: { spec: { containers: [{ name: 'c' }] } } } }),
-      ['spec.leaderWorkerTemplate.workerTemplate.spec.containers[0].image: Required value'],
+      [],
+    ],
+    [
+      'negative maxUnavailable (an int64 in the message, upstream typo included); partition is not checked',
+      lws({
+        rolloutStrategy: {
+          type: 'RollingUpdate',
+          rollingUpdateConfiguration: { maxUnavailable: -1, maxSurge: 1, partition: -1 },
+        },
+      }),
+      [
+        'spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: Invalid value: -1: must be grater than or equal to 0',
+      ],
     ],
     [
       'subgroup',

@@ -1,7 +1,7 @@
 // What the upstream LWS admission webhook does to a LeaderWorkerSet: defaulting and validation.
 // Pure functions over plain objects; schema defaults (CRD) are applied before these run.
 
-import { fieldErr, type FieldError } from '../api/errors';
+import { ApiError, fieldErr, fieldErrorString, type FieldError } from '../api/errors';
 import type { LeaderWorkerSet } from '../types/lws';
 import type { PodTemplateSpec } from '../types/workloads';
 import { isObject } from '../util/json';
@@ -11,10 +11,34 @@ import { isValidPercent, scaledValue } from './intstr';
 const MAX_INT32 = 2147483647;
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
+/**
+ * The upstream webhook decodes the object into Go structs and encodes it again, so struct fields that
+ * are not pointers come back even when absent: a pod template's `metadata: {}` and each container's
+ * `resources: {}`.
+ */
+function roundTripTemplate(template: PodTemplateSpec | undefined): PodTemplateSpec | undefined {
+  if (!isObject(template)) return template;
+  const out: PodTemplateSpec = { ...template, metadata: template.metadata ?? {} };
+  if (isObject(template.spec)) {
+    const spec = { ...template.spec };
+    for (const kind of ['initContainers', 'containers'] as const) {
+      const list = spec[kind];
+      if (Array.isArray(list))
+        spec[kind] = list.map((c) =>
+          isObject(c) && c.resources === undefined ? { ...c, resources: {} } : c,
+        );
+    }
+    out.spec = spec;
+  }
+  return out;
+}
+
 /** Mutating webhook: returns a defaulted copy. */
 export function defaultLeaderWorkerSet(lws: LeaderWorkerSet): LeaderWorkerSet {
   const spec = { ...lws.spec };
   const lwt = { ...spec.leaderWorkerTemplate };
+  lwt.workerTemplate = roundTripTemplate(lwt.workerTemplate) as PodTemplateSpec;
+  if (lwt.leaderTemplate) lwt.leaderTemplate = roundTripTemplate(lwt.leaderTemplate);
   if (!lwt.restartPolicy) lwt.restartPolicy = 'RecreateGroupOnPodRestart';
   if (lwt.restartPolicy === 'Default') lwt.restartPolicy = 'None';
   spec.leaderWorkerTemplate = lwt;
@@ -30,12 +54,26 @@ export function defaultLeaderWorkerSet(lws: LeaderWorkerSet): LeaderWorkerSet {
   return { ...lws, spec };
 }
 
+/**
+ * An IntOrString in a Go field error: IntOrString's String() has a pointer receiver, so the value is
+ * printed with %#v ("intstr.IntOrString{Type:0, IntVal:1, StrVal:\"\"}").
+ */
+function goIntOrString(value: number | string | undefined): string {
+  return typeof value === 'string'
+    ? `intstr.IntOrString{Type:1, IntVal:0, StrVal:${JSON.stringify(value)}}`
+    : `intstr.IntOrString{Type:0, IntVal:${value ?? 0}, StrVal:""}`;
+}
+
+function invalidIntOrString(field: string, value: number | string | undefined, detail: string): FieldError {
+  return { type: 'FieldValueInvalid', field, body: `Invalid value: ${goIntOrString(value)}: ${detail}` };
+}
+
 function validateIntOrPercent(value: number | string | undefined, path: string): FieldError[] {
   if (value === undefined) return [];
   if (typeof value === 'string') {
     if (!isValidPercent(value)) {
       return [
-        fieldErr.invalid(
+        invalidIntOrString(
           path,
           value,
           "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
@@ -43,29 +81,17 @@ function validateIntOrPercent(value: number | string | undefined, path: string):
       ];
     }
     if (Number(value.slice(0, -1)) > 100)
-      return [fieldErr.invalid(path, value, 'must not be greater than 100%')];
+      return [invalidIntOrString(path, value, 'must not be greater than 100%')];
     return [];
   }
-  return value < 0 ? [fieldErr.invalid(path, value, 'must be greater than or equal to 0')] : [];
+  // Upstream's validateNonnegativeField passes an int64 (printed as a number), typo included.
+  return value < 0 ? [fieldErr.invalid(path, value, 'must be grater than or equal to 0')] : [];
 }
 
-function validateTemplate(template: PodTemplateSpec | undefined, path: string): FieldError[] {
-  if (!template || !isObject(template.spec)) return [];
-  const errors: FieldError[] = [];
-  for (const kind of ['initContainers', 'containers'] as const) {
-    const list = template.spec[kind];
-    if (!Array.isArray(list)) continue;
-    if (kind === 'containers' && list.length === 0) errors.push(fieldErr.required(`${path}.spec.containers`));
-    list.forEach((c, i) => {
-      if (!isObject(c)) return;
-      if (!c.name) errors.push(fieldErr.required(`${path}.spec.${kind}[${i}].name`));
-      if (!c.image) errors.push(fieldErr.required(`${path}.spec.${kind}[${i}].image`));
-    });
-  }
-  return errors;
-}
-
-/** Validating webhook (create and update); `old` is given on update. */
+/**
+ * Validating webhook (create and update); `old` is given on update. Like upstream it does not look at
+ * the pod templates: a template the StatefulSet API refuses makes the controller's create fail instead.
+ */
 export function validateLeaderWorkerSet(lws: LeaderWorkerSet, old?: LeaderWorkerSet): FieldError[] {
   const errors: FieldError[] = [];
   const name = lws.metadata.name ?? '';
@@ -101,24 +127,25 @@ export function validateLeaderWorkerSet(lws: LeaderWorkerSet, old?: LeaderWorker
   if (cfg) {
     errors.push(...validateIntOrPercent(cfg.maxUnavailable, `${base}.maxUnavailable`));
     errors.push(...validateIntOrPercent(cfg.maxSurge, `${base}.maxSurge`));
-    if ((cfg.partition ?? 0) < 0) {
-      errors.push(fieldErr.invalid(`${base}.partition`, cfg.partition, 'must be greater than or equal to 0'));
-    }
     let mu = 1;
     let ms = 0;
     try {
       mu = scaledValue(cfg.maxUnavailable, replicas, false);
     } catch {
-      errors.push(fieldErr.invalid(`${base}.maxUnavailable`, cfg.maxUnavailable, 'invalid value'));
+      errors.push(invalidIntOrString(`${base}.maxUnavailable`, cfg.maxUnavailable, 'invalid value'));
     }
     try {
       ms = scaledValue(cfg.maxSurge, replicas, true);
     } catch {
-      errors.push(fieldErr.invalid(`${base}.maxSurge`, cfg.maxSurge, 'invalid value'));
+      errors.push(invalidIntOrString(`${base}.maxSurge`, cfg.maxSurge, 'invalid value'));
     }
     if (mu === 0 && ms === 0 && replicas !== 0) {
       errors.push(
-        fieldErr.invalid(`${base}.maxUnavailable`, cfg.maxUnavailable, 'must not be 0 when `maxSurge` is 0'),
+        invalidIntOrString(
+          `${base}.maxUnavailable`,
+          cfg.maxUnavailable,
+          'must not be 0 when `maxSurge` is 0',
+        ),
       );
     }
   }
@@ -160,11 +187,19 @@ export function validateLeaderWorkerSet(lws: LeaderWorkerSet, old?: LeaderWorker
       errors.push(fieldErr.invalid(sgPath, oldSg, 'cannot remove subGroupSize after enabled'));
     }
   }
-  errors.push(
-    ...validateTemplate(spec.leaderWorkerTemplate.leaderTemplate, 'spec.leaderWorkerTemplate.leaderTemplate'),
-  );
-  errors.push(
-    ...validateTemplate(spec.leaderWorkerTemplate.workerTemplate, 'spec.leaderWorkerTemplate.workerTemplate'),
-  );
   return errors;
+}
+
+/**
+ * How the API server answers a denial of the LWS validating webhook: controller-runtime turns the
+ * aggregated field errors into a 403 Forbidden, which the API server prefixes with the webhook's name.
+ */
+export function webhookDenied(errors: FieldError[]): ApiError {
+  const list = errors.map(fieldErrorString);
+  const joined = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
+  return new ApiError(
+    403,
+    'Forbidden',
+    `admission webhook "vleaderworkerset.kb.io" denied the request: ${joined}`,
+  );
 }
