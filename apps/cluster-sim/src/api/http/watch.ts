@@ -9,7 +9,6 @@ import { ApiError } from '../errors';
 import { apiVersionOf, type ResourceDef } from '../resources';
 import { buildTable, partialMetadata } from '../table';
 import type { Accept } from './respond';
-import { sendJson } from './respond';
 
 export interface WatchParams {
   def: ResourceDef;
@@ -28,13 +27,22 @@ const MAX_BUFFERED = 64 * 1024 * 1024;
 export class WatchStreams {
   private readonly open = new Set<ServerResponse>();
   private readonly cache = new WeakMap<StoreEvent, string>();
+  /**
+   * The API server keeps a watch cache per resource, started by a list when it begins serving the
+   * resource; it cannot replay from before that list. For built-in kinds that is the server's start;
+   * for a custom resource it is when its CRD is established, after the cluster's first objects. The
+   * simulator's custom resources are served from here on (the HTTP server starts after bootstrap).
+   */
+  private readonly customResourcesFromRv: number;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly hub: WatchHub,
     private readonly list: (filter: WatchFilter) => KObject[],
     private readonly bookmarkIntervalMs: number,
-  ) {}
+  ) {
+    this.customResourcesFromRv = store.currentRv();
+  }
 
   get count(): number {
     return this.open.size;
@@ -55,9 +63,18 @@ export class WatchStreams {
       if (!Number.isInteger(rv) || rv < 0)
         throw new ApiError(400, 'BadRequest', `invalid resource version: ${rvText}`);
       const since = this.store.history.since(rv);
-      if ('expired' in since) {
-        const err = new ApiError(410, 'Expired', `too old resource version: ${rv} (${since.oldest})`);
-        sendJson(res, 410, err.toStatus());
+      const oldest = p.def.crd
+        ? Math.max(this.customResourcesFromRv, this.store.history.oldestResumable())
+        : 0;
+      if ('expired' in since || rv < oldest) {
+        // Like the watch cache: a 200 stream with one ERROR event (a 410 Status), then the end.
+        const err = new ApiError(
+          410,
+          'Expired',
+          `too old resource version: ${rv} (${'expired' in since ? since.oldest : oldest})`,
+        );
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+        res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
         return;
       }
       for (const ev of since.events) {
