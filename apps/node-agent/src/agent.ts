@@ -112,7 +112,7 @@ function listSource(rest: KubeRest): ListWatchSource {
 }
 
 function podApi(rest: KubeRest): PodApi {
-  const path = (ref: PodRef): string =>
+  const path = (ref: Pick<PodRef, 'namespace' | 'name'>): string =>
     `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`;
   return {
     async get(ref) {
@@ -125,7 +125,7 @@ function podApi(rest: KubeRest): PodApi {
       }
     },
     async putStatus(pod) {
-      const ref = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '', uid: '' };
+      const ref = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '' };
       await rest.request('PUT', `${path(ref)}/status`, { body: pod });
     },
     async delete(ref) {
