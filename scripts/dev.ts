@@ -2,17 +2,27 @@
  * `npm run dev`: the whole platform on one machine with embedded defaults.
  *
  * Uses DATABASE_URL, REDIS_URL, S3_* and KUBECONFIG when set; otherwise finds or starts PostgreSQL,
- * Redis and an S3 server (data under .troupe/) and, without KUBECONFIG, the cluster simulator
- * (apps/cluster-sim, its own process, flags from TROUPE_SIM_ARGS), applies migrations, and starts the
- * server (built into dist/ by `npm run build`) with every role. Prints the URLs and the admin key;
- * Ctrl-C stops all it started.
+ * Redis and an S3 server (data under .troupe/) and, without KUBECONFIG, a cluster: the cluster
+ * simulator (apps/cluster-sim, its own process, flags from TROUPE_SIM_ARGS) by default, or with
+ * TROUPE_CLUSTER=kube (or `--kube`) the upstream control plane built from pinned Go modules
+ * (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, the LWS controller; state under
+ * .troupe/kube) with GPU nodes from the node agent (apps/node-agent, flags from
+ * TROUPE_NODE_AGENT_ARGS). Applies migrations, and starts the server (built into dist/ by
+ * `npm run build`) with every role. Prints the URLs and the admin key; Ctrl-C stops all it started.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyMigrations } from '../libs/db/src/migrator';
-import { StackError, startStack } from '../libs/testing/src';
+import {
+  ControlPlaneBuildError,
+  ControlPlaneError,
+  StackError,
+  startControlPlane,
+  startStack,
+  type ControlPlane,
+} from '../libs/testing/src';
 
 const root = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../package.json')) ? '..' : '../..');
 const dataDir = path.join(root, '.troupe');
@@ -45,6 +55,7 @@ async function main(): Promise<void> {
     log,
   });
   let stopping = false;
+  let controlPlane: ControlPlane | undefined;
   const children: ReturnType<typeof spawn>[] = [];
   const stopAll = async (code: number) => {
     if (stopping) return;
@@ -58,6 +69,7 @@ async function main(): Promise<void> {
         c.kill('SIGTERM');
       });
     }
+    await controlPlane?.stop();
     await stack.stop();
     process.exit(code);
   };
@@ -68,9 +80,48 @@ async function main(): Promise<void> {
   const applied = await applyMigrations(stack.databaseUrl);
   log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
+  const realCluster = process.env.TROUPE_CLUSTER === 'kube' || process.argv.includes('--kube');
+  if (process.env.TROUPE_CLUSTER && !['kube', 'sim'].includes(process.env.TROUPE_CLUSTER))
+    throw new StackError(`TROUPE_CLUSTER must be sim or kube, not ${process.env.TROUPE_CLUSTER}`);
   let kubeconfig = process.env.KUBECONFIG;
+  let kubeNote = '';
   if (kubeconfig) {
     log(`Kubernetes: KUBECONFIG from the environment (${kubeconfig})`);
+  } else if (realCluster) {
+    const t0 = Date.now();
+    controlPlane = await startControlPlane({ dir: path.join(dataDir, 'kube'), log });
+    kubeconfig = controlPlane.kubeconfigPath;
+    const agentArgs = (process.env.TROUPE_NODE_AGENT_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const agent = spawn(
+      process.execPath,
+      [path.join(root, 'dist/apps/node-agent/src/main.js'), '--kubeconfig', kubeconfig, ...agentArgs],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(agent);
+    agent.on('exit', (code, signal) => {
+      if (!stopping) {
+        log(`node agent exited (${signal ?? code}); stopping`);
+        void stopAll(code ?? 1);
+      }
+    });
+    const adminUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error('the node agent did not start in 30 s')), 30_000);
+      agent.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /https?:\/\/\S+/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[0]);
+        }
+      });
+    });
+    agent.stdout?.pipe(process.stdout);
+    kubeNote = `    faults     ${adminUrl}/sim (node agent)`;
+    log(
+      `Kubernetes: upstream control plane (Kubernetes ${controlPlane.versions.kubernetes}, LWS ${controlPlane.versions.lws}) ` +
+        `with the node agent (${agentArgs.length ? agentArgs.join(' ') : 'default flags'}), ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; kubeconfig ${kubeconfig}; logs ${path.join(dataDir, 'kube', 'logs')}`,
+    );
   } else {
     kubeconfig = path.join(dataDir, 'sim', 'kubeconfig.yaml');
     mkdirSync(path.dirname(kubeconfig), { recursive: true });
@@ -162,6 +213,7 @@ async function main(): Promise<void> {
       `    health     ${base}/healthz   ${base}/readyz   ${base}/metrics`,
       stack.s3 ? `    S3         ${stack.s3.endpoint} (bucket ${stack.s3.bucket})` : '',
       `    kubectl    kubectl --kubeconfig ${kubeconfig} get lws,pods -A`,
+      kubeNote,
       `    admin key  ${key}`,
       '',
       '  Try:',
@@ -178,7 +230,13 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(
-    `[dev] ${err instanceof StackError ? err.message : err instanceof Error ? err.stack : String(err)}`,
+    `[dev] ${
+      err instanceof StackError || err instanceof ControlPlaneError || err instanceof ControlPlaneBuildError
+        ? err.message
+        : err instanceof Error
+          ? err.stack
+          : String(err)
+    }`,
   );
   process.exit(1);
 });
