@@ -184,6 +184,72 @@ describe('ResourceCache', () => {
     await cache.stop();
   });
 
+  it('with relistAfterError, lists again after any watch error instead of resuming', async () => {
+    const source = new FakeSource();
+    const errors: string[] = [];
+    const cache = new ResourceCache<KubeObject>({
+      name: 'pods',
+      path: '/api/v1/pods',
+      source,
+      decode: (raw) => raw as KubeObject,
+      watchTimeoutSeconds: 60,
+      backoff: { initialMs: 1, maxMs: 4 },
+      relistAfterError: true,
+      onError: (err) => errors.push(err instanceof Error ? err.message : String(err)),
+    });
+    const events: string[] = [];
+    cache.onEvent((e) =>
+      events.push(`${e.type} ${e.object.metadata.name}@${e.object.metadata.resourceVersion}`),
+    );
+    source.lists.push(() => ({ items: [obj('a', '10')], resourceVersion: '10' }));
+    cache.start();
+    await until(() => source.watches.length === 1);
+    source.last.onEvent('MODIFIED', obj('a', '16'));
+    // The API server went away and came back with another store: its resourceVersions start over.
+    source.lists.push(() => ({ items: [obj('b', '3')], resourceVersion: '3' }));
+    source.last.onDone(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    await until(() => source.watches.length === 2);
+    expect(source.listQueries).toHaveLength(2);
+    expect(source.last.query.resourceVersion).toBe('3');
+    // An ERROR event other than 410 does the same.
+    source.lists.push(() => ({ items: [obj('b', '4')], resourceVersion: '4' }));
+    source.last.onEvent('ERROR', { kind: 'Status', code: 500, message: 'etcdserver: leader changed' });
+    await until(() => source.watches.length === 3);
+    expect(source.last.query.resourceVersion).toBe('4');
+    expect(events).toEqual(['added a@10', 'modified a@16', 'added b@3', 'deleted a@16', 'modified b@4']);
+    expect(errors).toEqual(['socket hang up', 'watch of pods: etcdserver: leader changed']);
+    expect(cache.stats()).toMatchObject({ lists: 3, relistsAfterError: 2, relistsAfterGone: 0 });
+    await cache.stop();
+  });
+
+  it('does not keep what decode refuses, and drops an object that stops passing it', async () => {
+    const source = new FakeSource();
+    const cache = new ResourceCache<KubeObject>({
+      name: 'kept things',
+      path: '/x',
+      source,
+      decode: (raw) => ((raw as { keep?: boolean }).keep ? (raw as KubeObject) : undefined),
+      watchTimeoutSeconds: 60,
+    });
+    const events: string[] = [];
+    cache.onEvent((e) =>
+      events.push(`${e.type} ${e.object.metadata.name}@${e.object.metadata.resourceVersion}`),
+    );
+    source.lists.push(() => ({
+      items: [obj('a', '1', { keep: true }), obj('x', '1')],
+      resourceVersion: '1',
+    }));
+    cache.start();
+    await until(() => source.watches.length === 1);
+    source.last.onEvent('ADDED', obj('y', '2'));
+    source.last.onEvent('MODIFIED', obj('a', '3'));
+    source.last.onEvent('DELETED', obj('y', '4'));
+    expect(events).toEqual(['added a@1', 'deleted a@1']);
+    expect(cache.size).toBe(0);
+    expect(cache.stats().resourceVersion).toBe('4');
+    await cache.stop();
+  });
+
   it('retries a failing list and syncs once it succeeds', async () => {
     const { source, cache, errors } = setup();
     cache.start();

@@ -1,6 +1,7 @@
 // An informer: a cache of one collection (a resource in a namespace, filtered by labels) kept current by
 // list + watch. Resumes watches from the last resourceVersion seen (bookmarks included), lists again
-// after 410 Gone, reconnects with backoff after errors, and aborts watches that fall silent.
+// after 410 Gone (or, with `relistAfterError`, after any watch error), reconnects with backoff after
+// errors, and aborts watches that fall silent.
 
 import { AppException, ErrorCode } from '@troupe/common';
 import { parseStatus } from './kube-errors';
@@ -49,7 +50,10 @@ export interface ResourceCacheOptions<T> {
   path: string;
   labelSelector?: string;
   source: ResourceSource;
-  /** Narrows a raw object; undefined skips it. */
+  /**
+   * Narrows (and may filter) a raw object; undefined: not kept, and an object held under its name is
+   * dropped (a `deleted` event), as when it stops matching a selector.
+   */
   decode(raw: unknown): T | undefined;
   /** Server-side duration of one watch (`timeoutSeconds`). Default: random in [300, 600). */
   watchTimeoutSeconds?: number;
@@ -57,6 +61,12 @@ export interface ResourceCacheOptions<T> {
   watchIdleGraceMs?: number;
   /** Reconnect backoff. Default 200 ms doubling to 30 s. */
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * List again after any watch error, not only after 410 Gone. For a client that outlives API server
+   * restarts: one back with another store (a fresh etcd) would take the old resourceVersion as "too
+   * large", or resume from it and silently miss what is there. Default false (resume).
+   */
+  relistAfterError?: boolean;
   pageSize?: number;
   /** Called for list and watch failures (they are retried). */
   onError?(err: unknown, phase: 'list' | 'watch'): void;
@@ -69,6 +79,8 @@ export interface ResourceCacheStats {
   watches: number;
   /** Lists made because the resourceVersion had expired (410 Gone). */
   relistsAfterGone: number;
+  /** Lists made after another watch error (`relistAfterError`). */
+  relistsAfterError: number;
   errors: number;
   lastError?: string;
   resourceVersion: string;
@@ -167,6 +179,7 @@ export class ResourceCache<T extends KubeObject> {
     lists: 0,
     watches: 0,
     relistsAfterGone: 0,
+    relistsAfterError: 0,
     errors: 0,
   };
 
@@ -295,6 +308,10 @@ export class ResourceCache<T extends KubeObject> {
       }
       if (outcome.kind === 'error') {
         this.report(outcome.error, 'watch');
+        if (this.options.relistAfterError) {
+          this.rv = '';
+          this.statsData.relistsAfterError++;
+        }
         await this.sleep(backoffDelay(failures++, initialMs, maxMs));
         continue;
       }
@@ -386,7 +403,12 @@ export class ResourceCache<T extends KubeObject> {
         if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
         const obj = this.options.decode(raw);
         if (rv) this.rv = rv;
-        if (!obj) return;
+        if (!obj) {
+          const key = rawKeyOf(raw);
+          const held = key === undefined ? undefined : this.items.get(key);
+          if (held) this.emit(applyWatchEvent(this.items, 'DELETED', held) as CacheEvent<T>);
+          return;
+        }
         events++;
         const ev = applyWatchEvent(this.items, type, obj);
         if (ev) this.emit(ev);
@@ -419,10 +441,20 @@ export class ResourceCache<T extends KubeObject> {
   }
 }
 
-function resourceVersionOf(raw: unknown): string | undefined {
+function metadataOf(raw: unknown): Record<string, unknown> | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const meta = (raw as { metadata?: unknown }).metadata;
-  if (typeof meta !== 'object' || meta === null) return undefined;
-  const rv = (meta as { resourceVersion?: unknown }).resourceVersion;
+  return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : undefined;
+}
+
+function resourceVersionOf(raw: unknown): string | undefined {
+  const rv = metadataOf(raw)?.resourceVersion;
   return typeof rv === 'string' && rv ? rv : undefined;
+}
+
+/** The cache key of a raw object (as `objectKey`), if it names one. */
+function rawKeyOf(raw: unknown): string | undefined {
+  const meta = metadataOf(raw);
+  if (typeof meta?.name !== 'string') return undefined;
+  return `${typeof meta.namespace === 'string' ? meta.namespace : ''}/${meta.name}`;
 }
