@@ -1,10 +1,7 @@
 // The platform's door to the Kubernetes API: typed operations on LeaderWorkerSets and the few core
 // objects Troupe manages, every error mapped to an AppException. The only user of @kubernetes/client-node.
 
-import http from 'node:http';
-import https from 'node:https';
 import {
-  ApiException,
   CoreV1Api,
   CoreV1Event,
   CustomObjectsApi,
@@ -12,13 +9,13 @@ import {
   PatchStrategy,
   setHeaderOptions,
   V1Node,
-  Watch,
 } from '@kubernetes/client-node';
 import { AppException, ErrorCode } from '@troupe/common';
 import type { KubeConfigSettings } from '@troupe/config';
 import { LWS_GROUP, LWS_KIND, LWS_PLURAL, LWS_VERSION, LeaderWorkerSet } from '@troupe/lws';
 import { isNotFound, toKubeException } from './kube-errors';
-import type { ListPage, ResourceSource, WatchHandle, WatchQuery } from './resource-cache';
+import { KubeRest, KubeTimeout, loadKubeConfig } from './kube-rest';
+import type { ListPage, ResourceSource, WatchQuery } from './resource-cache';
 import type { KubeEvent, LwsScale, NodeInfo, Pod, ServiceInput } from './types';
 
 export const LWS_API_MISSING =
@@ -117,38 +114,6 @@ export abstract class KubeClient {
     if (!(await this.lwsApiAvailable()))
       throw new AppException(ErrorCode.DependencyUnavailable, LWS_API_MISSING);
   }
-}
-
-/** A KubeConfig from settings: the kubeconfig file, else the in-cluster service account. */
-export function loadKubeConfig(settings: KubeConfigSettings): KubeConfig {
-  const kc = new KubeConfig();
-  if (settings.kubeconfigPath) kc.loadFromFile(settings.kubeconfigPath);
-  else if (settings.inCluster) kc.loadFromCluster();
-  else throw new Error('Kubernetes settings name neither a kubeconfig nor in-cluster configuration');
-  reuseConnections(kc);
-  return kc;
-}
-
-/**
- * client-node 1.x builds a new Agent for every API call (no keep-alive): each call opens a TCP
- * connection, and against a real API server does a TLS handshake. Agents are made from the
- * kubeconfig's TLS settings, which do not change, so one keep-alive agent per option set is kept and
- * reused. (Bearer tokens travel in headers, set per call as before.)
- */
-function reuseConnections(kc: KubeConfig): void {
-  type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => http.Agent;
-  const target = kc as unknown as { createAgent: AgentFactory };
-  const original = target.createAgent.bind(kc);
-  const agents = new Map<string, http.Agent>();
-  target.createAgent = (cluster, options) => {
-    const key = JSON.stringify([(cluster as { server?: string } | null)?.server, options]);
-    let agent = agents.get(key);
-    if (!agent) {
-      agent = original(cluster, { ...options, keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
-      agents.set(key, agent);
-    }
-    return agent;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -305,18 +270,10 @@ export interface ClusterKubeClientOptions {
   requestTimeoutMs?: number;
 }
 
-class Timeout extends Error {
-  readonly code = 'KUBE_TIMEOUT';
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-    this.name = 'TimeoutError';
-  }
-}
-
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout(ms)), ms);
+    timer = setTimeout(() => reject(new KubeTimeout(ms)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
@@ -328,6 +285,7 @@ export class ClusterKubeClient extends KubeClient {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
   private readonly timeoutMs: number;
+  private readonly rest: KubeRest;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -336,6 +294,7 @@ export class ClusterKubeClient extends KubeClient {
     super();
     this.namespace = options.namespace;
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.rest = new KubeRest(kubeConfig, this.timeoutMs);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
   }
@@ -622,7 +581,7 @@ export class ClusterKubeClient extends KubeClient {
 
   async lwsApiAvailable(): Promise<boolean> {
     const res = await this.callOr('discover the LeaderWorkerSet API', null, () =>
-      this.requestJson('GET', `/apis/${LWS_GROUP}/${LWS_VERSION}`, {}),
+      this.rest.request('GET', `/apis/${LWS_GROUP}/${LWS_VERSION}`),
     );
     if (!isRecord(res) || !Array.isArray(res.resources)) return false;
     return res.resources.some((r) => isRecord(r) && r.name === LWS_PLURAL);
@@ -634,64 +593,14 @@ export class ClusterKubeClient extends KubeClient {
 
   /** A source of lists and watches for `ResourceCache`. */
   resourceSource(): ResourceSource {
-    const watch = new Watch(this.kubeConfig);
     return {
       list: (path, query) => this.listRaw(path, query),
-      watch: async (path, query, onEvent, onDone): Promise<WatchHandle> => {
-        const controller = await watch.watch(
-          path,
-          query,
-          (type: string, obj: unknown) => onEvent(type, obj),
-          onDone,
-        );
-        return { abort: () => controller.abort() };
-      },
+      watch: (path, query, onEvent, onDone) => this.rest.watch(path, query, onEvent, onDone),
     };
   }
 
   /** One page of a list. Errors are AppExceptions (see `call`). */
   async listRaw(path: string, query: WatchQuery): Promise<ListPage> {
-    const res = await this.call(`list ${path}`, () => this.requestJson('GET', path, query));
-    const meta = isRecord(res) && isRecord(res.metadata) ? res.metadata : {};
-    return {
-      items: itemsOf(res),
-      resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '',
-      ...(typeof meta.continue === 'string' && meta.continue ? { continueToken: meta.continue } : {}),
-    };
-  }
-
-  /** A JSON request with the kubeconfig's credentials; non-2xx answers throw client-node's ApiException. */
-  private async requestJson(method: string, path: string, query: WatchQuery): Promise<unknown> {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    const opts: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    const transport = url.protocol === 'https:' ? https : http;
-    return new Promise<unknown>((resolve, reject) => {
-      const req = transport.request(url, opts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON: keep the text
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return resolve(body);
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
-          reject(new ApiException(status, `HTTP-Code: ${status}`, body, headers));
-        });
-      });
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Timeout(this.timeoutMs)));
-      req.on('error', reject);
-      req.end();
-    });
+    return this.call(`list ${path}`, () => this.rest.list(path, query));
   }
 }
