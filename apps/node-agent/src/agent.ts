@@ -1,9 +1,12 @@
 // The node agent: the shared kubelet (@troupe/kubelet) for GPU nodes it registers on any API server.
-// Pods bound to its nodes come from a list + watch of all pods; their status goes through pods/status,
-// graceful deletions are confirmed, events posted; the /sim admin API is served on its own port.
+// Pods bound to its nodes come from a list + watch of all pods (libs/kube's ResourceCache); their status
+// goes through pods/status, graceful deletions are confirmed, events posted; the /sim admin API is served
+// on its own port. Every call is raw JSON (libs/kube's KubeRest): a status written back must keep all
+// it read, which client-node's typed client would not (Dates for timestamps, unknown fields dropped).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KubeRest, loadKubeConfig, ResourceCache, statusCodeOf } from '@troupe/kube';
 import {
   adminHandler,
   DEFAULT_NODE_SHAPE,
@@ -17,8 +20,6 @@ import {
   type PodRef,
 } from '@troupe/kubelet';
 import { EventPoster } from './events';
-import { kubeRest, loadKubeConfig, statusCodeOf, type KubeRest } from './kube-rest';
-import { ListWatch, type ListPage, type ListWatchSource } from './list-watch';
 import { NodeManager } from './node-manager';
 import { PodWriter, type PodApi } from './pod-writer';
 
@@ -96,21 +97,6 @@ export function acceptPod(raw: unknown, nodes: ReadonlySet<string>): Pod | undef
   return raw as unknown as Pod;
 }
 
-function listSource(rest: KubeRest): ListWatchSource {
-  return {
-    async list(path, query): Promise<ListPage> {
-      const res = await rest.request('GET', path, { query });
-      const meta = isRecord(res) && isRecord(res.metadata) ? res.metadata : {};
-      return {
-        items: isRecord(res) && Array.isArray(res.items) ? res.items : [],
-        resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '',
-        ...(typeof meta.continue === 'string' && meta.continue ? { continueToken: meta.continue } : {}),
-      };
-    },
-    watch: (path, query, onEvent, onDone) => rest.watch(path, query, onEvent, onDone),
-  };
-}
-
 function podApi(rest: KubeRest): PodApi {
   const path = (ref: Pick<PodRef, 'namespace' | 'name'>): string =>
     `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`;
@@ -143,7 +129,10 @@ function podApi(rest: KubeRest): PodApi {
 
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const log = options.log ?? (() => undefined);
-  const rest = kubeRest(loadKubeConfig(options.kubeconfigPath));
+  const kubeConfig = loadKubeConfig({ kubeconfigPath: options.kubeconfigPath, inCluster: false });
+  if (!kubeConfig.getCurrentCluster())
+    throw new Error(`${options.kubeconfigPath}: the kubeconfig has no current cluster`);
+  const rest = new KubeRest(kubeConfig);
   const shape: NodeShape = {
     count: options.nodes ?? DEFAULT_NODE_SHAPE.count,
     gpusPerNode: options.gpusPerNode ?? DEFAULT_NODE_SHAPE.gpusPerNode,
@@ -175,16 +164,20 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   });
   const writer = new PodWriter(podApi(rest), { log });
   const events = new EventPoster(rest, log);
-  const pods = new ListWatch<Pod>({
+  const pods = new ResourceCache<Pod>({
+    name: 'pods of the agent',
     path: '/api/v1/pods',
-    source: listSource(rest),
-    accept: (raw) => acceptPod(raw, nodeNames),
-    onEvent: (ev) => {
-      if (ev.type === 'deleted') k.podDeleted(ev.object);
-      else k.podChanged(ev.object);
-    },
+    source: rest,
+    decode: (raw) => acceptPod(raw, nodeNames),
+    // The API server may come back with another store (a fresh etcd): list again, do not resume.
+    relistAfterError: true,
+    backoff: { initialMs: 200, maxMs: 10_000 },
     onError: watchErrorLog(log),
     onRecovered: () => log('pod watch recovered'),
+  });
+  pods.onEvent((ev) => {
+    if (ev.type === 'deleted') k.podDeleted(ev.object);
+    else k.podChanged(ev.object);
   });
   const host: KubeletHost = {
     getPod: (namespace, name) => pods.get(namespace, name),
@@ -226,7 +219,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       nodes: nodeManager.names.map((name) => ({ name, down: k.isNodeDown(name) })),
       pods: k.podCount,
       engines: k.engines().length,
-      watch: { ...pods.stats, resourceVersion: pods.resourceVersion },
+      watch: pods.stats(),
     }),
   });
   const server = http.createServer((req, res) => {
@@ -259,7 +252,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   try {
     await nodeManager.register(Date.now() + (options.registerTimeoutMs ?? 60_000));
     pods.start();
-    await pods.hasSynced();
+    await pods.synced();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.adminPort ?? 0, options.adminHost ?? '127.0.0.1', () => {

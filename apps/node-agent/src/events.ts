@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { nowRfc3339, type EventSource, type ObjectReference } from '@troupe/kubelet';
-import { statusCodeOf, type KubeRest } from './kube-rest';
+import { statusCodeOf, type KubeRest } from '@troupe/kube';
 
 const REPEAT_WINDOW_MS = 10 * 60_000;
 const MAX_IN_FLIGHT = 8;

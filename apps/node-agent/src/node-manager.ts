@@ -11,8 +11,7 @@ import {
   type NodeManifest,
   type NodeUpdate,
 } from '@troupe/kubelet';
-import { statusCodeOf, type KubeRest } from './kube-rest';
-import { backoffDelay } from './list-watch';
+import { backoffDelay, statusCodeOf, type KubeRest } from '@troupe/kube';
 
 export const LEASE_NAMESPACE = 'kube-node-lease';
 

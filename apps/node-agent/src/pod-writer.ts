@@ -5,8 +5,7 @@
 // gone, or is another pod by now (uid), are dropped.
 
 import type { Pod, PodRef, PodStatus } from '@troupe/kubelet';
-import { statusCodeOf } from './kube-rest';
-import { backoffDelay } from './list-watch';
+import { backoffDelay, statusCodeOf } from '@troupe/kube';
 
 /** What the writer needs of the API (the agent's is HTTP; specs use a fake). */
 export interface PodApi {
