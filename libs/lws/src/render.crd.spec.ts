@@ -116,6 +116,44 @@ if (!crdPath) {
         }),
       ],
     ];
+    const sglang = (over: Partial<RenderInput['service']> = {}, weights?: RenderInput['weights']) =>
+      renderInput({
+        service: { engine: { kind: 'sglang', image: 'lmsysorg/sglang:v0.5.3' }, ...over },
+        ...(weights ? { weights } : {}),
+      });
+    cases.push(
+      ['SGLang: TP 8 × PP 2 on 8-GPU nodes (size 2)', sglang()],
+      ['SGLang: one GPU, one pod', sglang({ parallelism: { tensor: 1, pipeline: 1 }, gpusPerNode: 1 })],
+      [
+        'SGLang: tensor across nodes, limits, extra args, env, exclusive topology',
+        sglang({
+          parallelism: { tensor: 16, pipeline: 1, allowTensorAcrossNodes: true },
+          engine: {
+            kind: 'sglang',
+            image: 'lmsysorg/sglang:v0.5.3',
+            extraArgs: ['--enable-torch-compile', '--chunked-prefill-size', '4096'],
+            env: { NCCL_DEBUG: 'INFO' },
+            maxModelLen: 131072,
+            maxNumSeqs: 128,
+            gpuMemoryUtilization: 0.88,
+            dtype: 'bfloat16',
+          },
+          placement: { exclusiveTopology: 'topology.kubernetes.io/rack' },
+        }),
+      ],
+      [
+        'SGLang: streamer mode',
+        sglang(
+          {},
+          {
+            mode: 'streamer',
+            credentialsSecret: 'troupe-storage',
+            bucket: 'troupe-models',
+            endpoint: 'https://s3.example.com',
+          },
+        ),
+      ],
+    );
     it.each(cases)('%s', (_name, input) => {
       expect(errorsOf(renderLeaderWorkerSet(input))).toBe('');
     });

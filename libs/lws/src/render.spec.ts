@@ -17,6 +17,7 @@ import {
   type RenderInput,
   type ServiceRenderSpec,
 } from './render';
+import { sglangNodeSplit } from './engines';
 import { NASTY, kubeExpand, objectsIn, renderInput } from './test-helpers';
 import type { Container, EnvVar, LeaderWorkerSet, PodTemplateSpec } from './types';
 
@@ -705,5 +706,304 @@ describe('renderLeaderWorkerSet: determinism', () => {
       renderInput({ service: { engine: { image: 'i', extraArgs: ["--x='$(y)'"] } } }),
     );
     expect(parse(toYaml(lws))).toEqual(lws);
+  });
+});
+
+describe('renderLeaderWorkerSet: SGLang', () => {
+  const sglang = (over: Parameters<typeof renderInput>[0] = {}): RenderInput =>
+    renderInput({
+      ...over,
+      service: {
+        engine: { kind: 'sglang', image: 'lmsysorg/sglang:v0.5.3', ...over.service?.engine },
+        ...over.service,
+        ...(over.service?.engine ? { engine: { kind: 'sglang', ...over.service.engine } } : {}),
+      },
+    });
+  const lwsEnv = (worker: number) => ({
+    LWS_LEADER_ADDRESS: 'llama-405b-0.llama-405b.team-a',
+    LWS_GROUP_SIZE: '2',
+    LWS_WORKER_INDEX: String(worker),
+  });
+  /** The argv SGLang receives once Kubernetes expanded the command with the pod's LWS variables. */
+  const argvOf = (c: Container, worker: number): string[] =>
+    (c.command ?? []).map((w) => kubeExpand(w, lwsEnv(worker)));
+
+  it.each<[string, Partial<ServiceRenderSpec>, string[]]>([
+    [
+      'TP 8 × PP 2 on 8-GPU nodes: two nodes, pipeline across them',
+      { parallelism: { tensor: 8, pipeline: 2 } },
+      ['--tp', '8', '--pp-size', '2', '--nnodes', '2'],
+    ],
+    [
+      'TP 8 on one node: no --pp-size',
+      { parallelism: { tensor: 8, pipeline: 1 } },
+      ['--tp', '8', '--nnodes', '1'],
+    ],
+    [
+      'TP 16 across two nodes when asked',
+      { parallelism: { tensor: 16, pipeline: 1, allowTensorAcrossNodes: true } },
+      ['--tp', '16', '--nnodes', '2'],
+    ],
+    [
+      'TP 4 × PP 4: two stages per node',
+      { parallelism: { tensor: 4, pipeline: 4 } },
+      ['--tp', '4', '--pp-size', '4', '--nnodes', '2'],
+    ],
+    ['TP 2 on part of a node', { parallelism: { tensor: 2, pipeline: 1 } }, ['--tp', '2', '--nnodes', '1']],
+  ])('%s', (_name, service, parallel) => {
+    const lws = renderLeaderWorkerSet(sglang({ service }));
+    const argv = argvOf(main(leaderOf(lws)), 0);
+    expect(argv.slice(0, 3)).toEqual(['python3', '-m', 'sglang.launch_server']);
+    const at = argv.indexOf('--tp');
+    expect(argv.slice(at, at + parallel.length)).toEqual(parallel);
+    expect(argv.filter((a) => a === '--pp-size')).toHaveLength(service.parallelism!.pipeline > 1 ? 1 : 0);
+  });
+
+  describe('a two-node group (TP 8 × PP 2)', () => {
+    const input = sglang({
+      service: {
+        engine: {
+          image: 'lmsysorg/sglang:v0.5.3',
+          maxModelLen: 32768,
+          dtype: 'bfloat16',
+          gpuMemoryUtilization: 0.85,
+          maxNumSeqs: 64,
+          extraArgs: ['--enable-torch-compile', '--chunked-prefill-size', '4096'],
+          env: { NCCL_DEBUG: 'INFO' },
+        },
+      },
+    });
+    const lws = renderLeaderWorkerSet(input);
+    const leader = main(leaderOf(lws));
+    const worker = main(workerOf(lws));
+
+    it('every pod runs sglang.launch_server with the platform flags, no shell, no Ray', () => {
+      expect(argvOf(leader, 0)).toEqual([
+        'python3',
+        '-m',
+        'sglang.launch_server',
+        '--model-path',
+        '/models/llama/v1',
+        '--served-model-name',
+        'llama-405b',
+        '--tp',
+        '8',
+        '--pp-size',
+        '2',
+        '--nnodes',
+        '2',
+        '--node-rank',
+        '0',
+        '--dist-init-addr',
+        'llama-405b-0.llama-405b.team-a:20000',
+        '--host',
+        '0.0.0.0',
+        '--port',
+        '30000',
+        '--enable-metrics',
+        '--context-length',
+        '32768',
+        '--dtype',
+        'bfloat16',
+        '--mem-fraction-static',
+        '0.85',
+        '--max-running-requests',
+        '64',
+        '--enable-torch-compile',
+        '--chunked-prefill-size',
+        '4096',
+      ]);
+      expect(JSON.stringify(lws)).not.toMatch(/ray |vllm/);
+    });
+
+    it('workers run the same command; their rank comes from LWS_WORKER_INDEX', () => {
+      expect(worker.command).toEqual(leader.command);
+      const argv = argvOf(worker, 1);
+      expect(argv[argv.indexOf('--node-rank') + 1]).toBe('1');
+      expect(argv[argv.indexOf('--dist-init-addr') + 1]).toBe('llama-405b-0.llama-405b.team-a:20000');
+    });
+
+    it('only the leader serves HTTP: port 30000 named http, /health readiness and startup probes', () => {
+      expect(leader.name).toBe('sglang-leader');
+      expect(leader.ports).toEqual([{ name: 'http', containerPort: 30000, protocol: 'TCP' }]);
+      expect(leader.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http', scheme: 'HTTP' });
+      expect(leader.startupProbe?.httpGet).toEqual({ path: '/health', port: 'http', scheme: 'HTTP' });
+      expect(worker.name).toBe('sglang-worker');
+      expect(worker.ports).toBeUndefined();
+      expect(worker.readinessProbe).toBeUndefined();
+      expect(worker.startupProbe).toBeUndefined();
+      expect(leaderOf(lws).metadata?.labels?.role).toBe('leader');
+    });
+
+    it('GPUs per pod, /dev/shm, weights and environment as for vLLM', () => {
+      const vllm = renderLeaderWorkerSet(
+        renderInput({ service: { engine: { image: 'i', env: { NCCL_DEBUG: 'INFO' } } } }),
+      );
+      for (const [ours, theirs] of [
+        [leader, main(leaderOf(vllm))],
+        [worker, main(workerOf(vllm))],
+      ]) {
+        expect(ours.resources).toEqual({
+          limits: { 'nvidia.com/gpu': '8' },
+          requests: { 'nvidia.com/gpu': '8' },
+        });
+        expect(ours.volumeMounts).toEqual(theirs.volumeMounts);
+        expect(ours.env).toEqual(theirs.env);
+      }
+      expect(leaderOf(lws).spec.volumes).toEqual(leaderOf(vllm).spec.volumes);
+      expect(leaderOf(lws).spec.initContainers).toEqual(leaderOf(vllm).spec.initContainers);
+      expect(lws.spec.leaderWorkerTemplate.size).toBe(2);
+      expect(lws.spec.leaderWorkerTemplate.restartPolicy).toBe('RecreateGroupOnPodRestart');
+      expect(lws.spec.startupPolicy).toBe('LeaderCreated');
+    });
+  });
+
+  it('streams the weights from S3 with runai_streamer when asked', () => {
+    const lws = renderLeaderWorkerSet(
+      sglang({
+        weights: {
+          mode: 'streamer',
+          credentialsSecret: 's',
+          bucket: 'troupe-models',
+          endpoint: 'http://m:9000',
+        },
+      }),
+    );
+    const argv = argvOf(main(leaderOf(lws)), 0);
+    expect(argv[argv.indexOf('--model-path') + 1]).toBe('s3://troupe-models/proj/llama/v1/');
+    expect(argv[argv.indexOf('--load-format') + 1]).toBe('runai_streamer');
+    expect(leaderOf(lws).spec.initContainers).toBeUndefined();
+    expect(envOf(main(workerOf(lws))).AWS_ENDPOINT_URL.value).toBe('http://m:9000');
+  });
+
+  it('leaves out the optional flags when not given', () => {
+    const argv = argvOf(main(leaderOf(renderLeaderWorkerSet(sglang()))), 0);
+    for (const flag of [
+      '--context-length',
+      '--dtype',
+      '--mem-fraction-static',
+      '--max-running-requests',
+      '--load-format',
+    ])
+      expect(argv).not.toContain(flag);
+  });
+
+  it('passes user values to SGLang unchanged, despite $(VAR) expansion (no shell to quote for)', () => {
+    const extraArgs = NASTY.map((v, i) => `--x${i}=${v}`);
+    const input = sglang({
+      service: { servedModelName: 'm$(SECRET)`id`;x', engine: { image: 'i', extraArgs } },
+    });
+    const argv = (main(leaderOf(renderLeaderWorkerSet(input))).command ?? []).map((w) =>
+      kubeExpand(w, { ...lwsEnv(0), SECRET: 'leaked' }),
+    );
+    expect(argv[argv.indexOf('--served-model-name') + 1]).toBe('m$(SECRET)`id`;x');
+    expect(argv.slice(-extraArgs.length)).toEqual(extraArgs);
+    expect(argv.join(' ')).not.toContain('leaked');
+  });
+
+  it.each<[string, RenderInput, string, RegExp]>([
+    [
+      'an owned flag in extraArgs',
+      sglang({ service: { engine: { image: 'i', extraArgs: ['--log-requests', '--tp', '2'] } } }),
+      'engine.extraArgs[1]',
+      /--tp is set by the platform: set it with parallelism.tensor/,
+    ],
+    [
+      'the rank or rendezvous in extraArgs',
+      sglang({ service: { engine: { image: 'i', extraArgs: ['--node-rank=1'] } } }),
+      'engine.extraArgs[0]',
+      /--node-rank is set by the platform/,
+    ],
+    [
+      '--load-format when streaming',
+      sglang({
+        weights: {
+          mode: 'streamer',
+          credentialsSecret: 's',
+          bucket: 'troupe-models',
+          endpoint: 'http://m:9000',
+        },
+        service: { engine: { image: 'i', extraArgs: ['--load-format', 'auto'] } },
+      }),
+      'engine.extraArgs[0]',
+      /--load-format is set by the platform/,
+    ],
+    [
+      'restartPolicy None for a multi-pod group',
+      sglang({ service: { placement: { restartPolicy: 'None' } } }),
+      'placement.restartPolicy',
+      /recreated together \(RecreateGroupOnPodRestart\)/,
+    ],
+    [
+      'LeaderReady for a multi-pod group',
+      sglang({ service: { placement: { startupPolicy: 'LeaderReady' } } }),
+      'placement.startupPolicy',
+      /SGLang \/health/,
+    ],
+    [
+      'a layout SGLang cannot split over its nodes',
+      sglang({ service: { parallelism: { tensor: 12, pipeline: 2, allowTensorAcrossNodes: true } } }),
+      'parallelism',
+      /TP 12 × PP 2 over 3 nodes of 8 GPUs does not split evenly/,
+    ],
+    [
+      'an unknown dtype',
+      sglang({ service: { engine: { image: 'i', dtype: 'fp4' } } }),
+      'engine.dtype',
+      /must be one of auto, half/,
+    ],
+  ])('refuses %s, naming the field', (_name, input, field, message) => {
+    expect(issuesOf(input)[field]).toMatch(message);
+    expect(() => renderLeaderWorkerSet(input)).toThrow(AppException);
+  });
+
+  it('accepts restartPolicy None for a single-pod group (nothing to recreate with it)', () => {
+    const input = sglang({
+      service: { parallelism: { tensor: 8, pipeline: 1 }, placement: { restartPolicy: 'None' } },
+    });
+    expect(renderLeaderWorkerSet(input).spec.leaderWorkerTemplate.restartPolicy).toBe('None');
+  });
+
+  it('refuses an engine kind it does not know, and vLLM flags are not refused for SGLang nor the reverse', () => {
+    const unknown = renderInput({ service: { engine: { kind: 'tgi' as 'vllm', image: 'i' } } });
+    expect(issuesOf(unknown)['engine.kind']).toBe('must be one of vllm, sglang');
+    const vllmFlag = sglang({
+      service: { engine: { image: 'i', extraArgs: ['--distributed-executor-backend', 'mp'] } },
+    });
+    expect(validateRenderInput(vllmFlag)).toEqual([]);
+    const sglangFlag = renderInput({ service: { engine: { image: 'i', extraArgs: ['--nnodes', '2'] } } });
+    expect(validateRenderInput(sglangFlag)).toEqual([]);
+  });
+
+  it('an explicit vllm kind renders exactly what no kind renders (existing services unchanged)', () => {
+    const implicit = renderLeaderWorkerSet(renderInput());
+    const explicit = renderLeaderWorkerSet(
+      renderInput({
+        service: { engine: { kind: 'vllm', image: 'vllm/vllm-openai:v0.10.1', extraArgs: [], env: {} } },
+      }),
+    );
+    expect(explicit).toEqual(implicit);
+    expect(renderLeaderWorkerSet(sglang()).metadata.annotations?.['troupe.io/spec-hash']).not.toBe(
+      implicit.metadata.annotations?.['troupe.io/spec-hash'],
+    );
+  });
+});
+
+describe('sglangNodeSplit: how SGLang places tp × pp ranks over nodes', () => {
+  it.each<[number, number, number, ReturnType<typeof sglangNodeSplit>]>([
+    [8, 1, 1, { stagesPerNode: 1, nodesPerStage: 1, tensorPerNode: 8 }],
+    [8, 2, 2, { stagesPerNode: 1, nodesPerStage: 1, tensorPerNode: 8 }],
+    [16, 1, 2, { stagesPerNode: 1, nodesPerStage: 2, tensorPerNode: 8 }],
+    [16, 2, 4, { stagesPerNode: 1, nodesPerStage: 2, tensorPerNode: 8 }],
+    [4, 4, 2, { stagesPerNode: 2, nodesPerStage: 1, tensorPerNode: 4 }],
+    [4, 6, 3, { stagesPerNode: 2, nodesPerStage: 1, tensorPerNode: 4 }],
+    [2, 4, 1, { stagesPerNode: 4, nodesPerStage: 1, tensorPerNode: 2 }],
+    [12, 2, 3, null], // 3 nodes cannot be shared by 2 stages
+    [8, 3, 2, null],
+    [6, 1, 4, null], // 6 tensor ranks over 4 nodes
+  ])('TP %i × PP %i over %i nodes', (tensor, pipeline, nodes, expected) => {
+    const split = sglangNodeSplit(tensor, pipeline, nodes);
+    expect(split).toEqual(expected);
+    if (split) expect(split.tensorPerNode * split.stagesPerNode * nodes).toBe(tensor * pipeline);
   });
 });

@@ -24,8 +24,19 @@ import {
   isQualifiedName,
   isValidLabelValue,
 } from './naming';
-import { commandWord } from './shell';
-import { sizeGroup, validateExtraArgs, type GroupSizing } from './sizing';
+import {
+  DEFAULT_ENGINE_KIND,
+  ENGINE_KINDS,
+  MODELS_DIR,
+  engineDescriptor,
+  isEngineKind,
+  modelDir,
+  s3Url,
+  type EngineDescriptor,
+  type EngineKind,
+} from './engines';
+import { validateExtraArgs } from './extra-args';
+import { sizeGroup, type GroupSizing } from './sizing';
 import type {
   Container,
   EnvVar,
@@ -47,15 +58,20 @@ import type {
 // Input
 
 export interface EngineSpec {
-  /** vLLM image with Ray, e.g. `vllm/vllm-openai:v0.10.1`. */
+  /** Which engine serves the model (default `vllm`); its descriptor lives in `engines/<kind>.ts`. */
+  kind?: EngineKind;
+  /** The engine's image, e.g. `vllm/vllm-openai:v0.10.1` (with Ray) or `lmsysorg/sglang:v0.5.3`. */
   image: string;
-  /** Extra `vllm serve` arguments; may not set what the platform owns (see validateExtraArgs). */
+  /** Extra engine arguments; may not set what the platform owns (see validateExtraArgs). */
   extraArgs?: string[];
-  /** Extra environment of the vLLM/Ray containers (leader and workers); rendered sorted by name. */
+  /** Extra environment of the engine containers (leader and workers); rendered sorted by name. */
   env?: Record<string, string> | { name: string; value: string }[];
+  /** Context length: vLLM `--max-model-len`, SGLang `--context-length`. */
   maxModelLen?: number;
   dtype?: string;
+  /** Share of GPU memory: vLLM `--gpu-memory-utilization`, SGLang `--mem-fraction-static`. */
   gpuMemoryUtilization?: number;
+  /** Concurrent sequences: vLLM `--max-num-seqs`, SGLang `--max-running-requests`. */
   maxNumSeqs?: number;
 }
 
@@ -128,7 +144,7 @@ interface S3Location {
   region?: string;
 }
 
-/** An init container copies the version into an emptyDir on every pod before vLLM starts. */
+/** An init container copies the version into an emptyDir on every pod before the engine starts. */
 export interface InitContainerWeights extends S3Location {
   mode: 'init-container';
   /** Default DEFAULT_SYNC_IMAGE (the AWS CLI). */
@@ -142,7 +158,7 @@ export interface InitContainerWeights extends S3Location {
   syncCommand?: string[];
 }
 
-/** vLLM streams the safetensors from S3 itself (`--load-format runai_streamer`). */
+/** The engine streams the safetensors from S3 itself (`--load-format runai_streamer`). */
 export interface StreamerWeights extends S3Location {
   mode: 'streamer';
 }
@@ -164,28 +180,33 @@ export const DEFAULT_GPU_RESOURCE = 'nvidia.com/gpu';
 export const DEFAULT_SYNC_IMAGE = 'amazon/aws-cli:2.17.0';
 /**
  * `LeaderCreated`, not `LeaderReady`: with LeaderReady the LWS controller creates a group's workers only
- * once the leader pod is Ready, but the leader's readiness is vLLM's /health, which can only answer
- * once the workers have joined the Ray cluster — the group would wait forever. LeaderReady is therefore
- * refused for multi-pod groups (it is harmless, and accepted, when the group is a single pod).
+ * once the leader pod is Ready, but the leader's readiness is the engine's /health, which can only
+ * answer once the workers have joined (vLLM's Ray cluster, SGLang's torch.distributed group) — the
+ * group would wait forever. LeaderReady is therefore refused for multi-pod groups (it is harmless, and
+ * accepted, when the group is a single pod).
  */
 export const DEFAULT_STARTUP_POLICY: LwsStartupPolicy = 'LeaderCreated';
 export const DEFAULT_RESTART_POLICY = 'RecreateGroupOnPodRestart' as const;
 export const DEFAULT_MAX_UNAVAILABLE = 1;
 export const DEFAULT_MAX_SURGE = 0;
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 60;
-export const VLLM_PORT = 8000;
-export const RAY_PORT = 6379;
-export const MODELS_DIR = '/models';
-/** How long the leader waits for all the group's nodes to join the Ray cluster before it gives up. */
-export const RAY_WAIT_SECONDS = 1800;
+export {
+  MODELS_DIR,
+  RAY_PORT,
+  RAY_WAIT_SECONDS,
+  VLLM_DTYPES,
+  VLLM_PORT,
+  leaderScript,
+  vllmServeArgs,
+  workerScript,
+} from './engines';
 
+/** vLLM's container names (every engine's are in its descriptor). */
 export const LEADER_CONTAINER = 'vllm-leader';
 export const WORKER_CONTAINER = 'vllm-worker';
 export const FETCH_WEIGHTS_CONTAINER = 'fetch-weights';
 const SHM_VOLUME = 'dshm';
 const WEIGHTS_VOLUME = 'model-weights';
-
-export const VLLM_DTYPES = ['auto', 'half', 'float16', 'bfloat16', 'float', 'float32'] as const;
 
 /** Environment names the platform sets or the LWS controller injects; users may not set them. */
 export const RESERVED_ENV = [
@@ -310,6 +331,12 @@ function envEntries(env: EngineSpec['env']): { name: string; value: string; fiel
   return Object.entries(env ?? {}).map(([name, value]) => ({ name, value, field: `engine.env.${name}` }));
 }
 
+/** The descriptor of the input's engine; an unknown kind is reported by validateRenderInput. */
+function engineOf(input: RenderInput): EngineDescriptor {
+  const kind = input.service.engine?.kind;
+  return engineDescriptor(isEngineKind(kind) ? kind : DEFAULT_ENGINE_KIND);
+}
+
 function sizingOf(input: RenderInput): GroupSizing | FieldIssue[] {
   const s = input.service;
   return sizeGroup({
@@ -331,6 +358,7 @@ export function validateRenderInput(input: RenderInput): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const s = input.service;
   const e = s.engine;
+  const engine = engineOf(input);
 
   if (typeof s.name !== 'string' || !DNS_1035_RE.test(s.name) || s.name.length > MAX_LWS_NAME_LENGTH) {
     issues.push({
@@ -380,15 +408,16 @@ export function validateRenderInput(input: RenderInput): FieldIssue[] {
   }
 
   // engine
+  if (e?.kind !== undefined && !isEngineKind(e.kind)) {
+    issues.push({ field: 'engine.kind', message: `must be one of ${ENGINE_KINDS.join(', ')}` });
+  }
   if (!e || typeof e.image !== 'string' || !IMAGE_RE.test(e.image)) {
     issues.push({ field: 'engine.image', message: 'is not a valid image reference' });
   }
   issues.push(
     ...validateExtraArgs(e?.extraArgs ?? [], {
-      extraOwnedFlags:
-        input.weights?.mode === 'streamer'
-          ? [{ names: ['--load-format'], why: 'weights are streamed from object storage (runai_streamer)' }]
-          : [],
+      engine: engine.kind,
+      extraOwnedFlags: input.weights?.mode === 'streamer' ? engine.streamerOwnedFlags : [],
     }),
   );
   const seen = new Set<string>();
@@ -416,8 +445,8 @@ export function validateRenderInput(input: RenderInput): FieldIssue[] {
   ) {
     issues.push({ field: 'engine.gpuMemoryUtilization', message: 'must be a number in (0, 1]' });
   }
-  if (e?.dtype !== undefined && !(VLLM_DTYPES as readonly string[]).includes(e.dtype)) {
-    issues.push({ field: 'engine.dtype', message: `must be one of ${VLLM_DTYPES.join(', ')}` });
+  if (e?.dtype !== undefined && !engine.dtypes.includes(e.dtype)) {
+    issues.push({ field: 'engine.dtype', message: `must be one of ${engine.dtypes.join(', ')}` });
   }
 
   // placement
@@ -436,7 +465,7 @@ export function validateRenderInput(input: RenderInput): FieldIssue[] {
       field: 'placement.startupPolicy',
       message:
         'LeaderReady would never start this group: workers are created only once the leader is Ready, and the ' +
-        'leader (vLLM /health) is Ready only once the workers have joined; use LeaderCreated',
+        `leader (${engine.name} /health) is Ready only once the workers have joined; use LeaderCreated`,
     });
   }
   if (
@@ -503,6 +532,7 @@ export function validateRenderInput(input: RenderInput): FieldIssue[] {
   else checkS3(issues, input.weights);
 
   checkLabels(issues, 'labels', input.labels, true);
+  if (!Array.isArray(sizing)) issues.push(...engine.issues(input, sizing));
   return issues;
 }
 
@@ -535,23 +565,6 @@ export function specHash(spec: LeaderWorkerSetSpec): string {
 
 const SECURITY_CONTEXT: SecurityContext = { allowPrivilegeEscalation: false, privileged: false };
 
-/** The leader waits (with a deadline) until LWS_GROUP_SIZE nodes are alive in the Ray cluster. */
-const WAIT_FOR_RAY_NODES = [
-  'import os, sys, time, ray',
-  'want = int(os.environ.get("LWS_GROUP_SIZE", "1"))',
-  `deadline = time.time() + ${RAY_WAIT_SECONDS}`,
-  'ray.init(address="auto", logging_level="ERROR")',
-  'while True:',
-  '    alive = sum(1 for n in ray.nodes() if n["Alive"])',
-  '    if alive >= want:',
-  '        print("Ray cluster has %d/%d nodes" % (alive, want), flush=True)',
-  '        break',
-  '    if time.time() > deadline:',
-  `        sys.exit("Ray cluster has %d/%d nodes after ${RAY_WAIT_SECONDS} s, giving up" % (alive, want))`,
-  '    print("waiting for Ray workers: %d/%d nodes" % (alive, want), flush=True)',
-  '    time.sleep(5)',
-].join('\n');
-
 const SYNC_SCRIPT = [
   'set -eu',
   'mkdir -p "$MODEL_DIR"',
@@ -561,63 +574,6 @@ const SYNC_SCRIPT = [
   'if [ ! -e "$1" ]; then echo "no files under $SOURCE_URL" >&2; exit 1; fi',
   'echo "model weights ready in $MODEL_DIR"',
 ].join('\n');
-
-function modelDir(m: ModelRef): string {
-  return `${MODELS_DIR}/${m.name}/${m.version}`;
-}
-
-function s3Url(w: WeightsSource, m: ModelRef): string {
-  return `s3://${w.bucket}/${m.storagePrefix}`;
-}
-
-/** The `vllm serve` argv (unquoted). */
-export function vllmServeArgs(input: RenderInput): string[] {
-  const { service: s, model: m, weights: w } = input;
-  const e = s.engine;
-  const args = [
-    'vllm',
-    'serve',
-    w.mode === 'streamer' ? s3Url(w, m) : modelDir(m),
-    '--served-model-name',
-    s.servedModelName,
-    '--tensor-parallel-size',
-    String(s.parallelism.tensor),
-    '--pipeline-parallel-size',
-    String(s.parallelism.pipeline),
-    '--distributed-executor-backend',
-    'ray',
-    '--port',
-    String(VLLM_PORT),
-  ];
-  if (w.mode === 'streamer') args.push('--load-format', 'runai_streamer');
-  if (e.maxModelLen !== undefined) args.push('--max-model-len', String(e.maxModelLen));
-  if (e.dtype !== undefined) args.push('--dtype', e.dtype);
-  if (e.gpuMemoryUtilization !== undefined)
-    args.push('--gpu-memory-utilization', String(e.gpuMemoryUtilization));
-  if (e.maxNumSeqs !== undefined) args.push('--max-num-seqs', String(e.maxNumSeqs));
-  args.push(...(e.extraArgs ?? []));
-  return args;
-}
-
-/** Leader: Ray head, wait for the group's nodes, then vLLM's OpenAI server (exec: it gets the signals). */
-export function leaderScript(input: RenderInput): string {
-  return [
-    'set -e',
-    // The dashboard (which accepts job submissions) listens on localhost only.
-    `ray start --head --port=${RAY_PORT} --dashboard-host=127.0.0.1 --disable-usage-stats`,
-    `python3 -c '${WAIT_FOR_RAY_NODES}'`,
-    `exec ${vllmServeArgs(input).map(commandWord).join(' ')}`,
-  ].join('\n');
-}
-
-/** Worker: wait for the leader's Ray head, then join it and block. `$(VAR)` is Kubernetes expansion. */
-export function workerScript(): string {
-  const head = `$(LWS_LEADER_ADDRESS):${RAY_PORT}`;
-  return [
-    `until ray health-check --address=${head} >/dev/null 2>&1; do echo "waiting for the Ray head at ${head}"; sleep 5; done`,
-    `exec ray start --address=${head} --block --disable-usage-stats`,
-  ].join('\n');
-}
 
 function secretEnv(name: string, w: WeightsSource, key: string): EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: w.credentialsSecret, key } } };
@@ -632,7 +588,7 @@ function credentialsEnv(w: WeightsSource): EnvVar[] {
   ];
 }
 
-/** Environment of the vLLM / Ray containers: streaming credentials (from the Secret), then the user's. */
+/** Environment of the engine containers: streaming credentials (from the Secret), then the user's. */
 function engineEnv(input: RenderInput): EnvVar[] {
   const w = input.weights;
   const env: EnvVar[] = [];
@@ -744,6 +700,7 @@ export function renderLeaderWorkerSet(input: RenderInput): LeaderWorkerSet {
   const gpus = String(sizing.gpusPerPod);
   const resources = { limits: { [gpuResource]: gpus }, requests: { [gpuResource]: gpus } };
   const env = engineEnv(input);
+  const engine = engineOf(input);
 
   const labels: Record<string, string> = {
     [TROUPE_LABELS.service]: s.name,
@@ -753,23 +710,23 @@ export function renderLeaderWorkerSet(input: RenderInput): LeaderWorkerSet {
   };
 
   const leader: Container = {
-    name: LEADER_CONTAINER,
+    name: engine.containers.leader,
     image: s.engine.image,
-    command: ['/bin/sh', '-c', leaderScript(input)],
+    command: engine.leaderCommand(input, sizing),
     ...(env.length ? { env } : {}),
-    ports: [{ name: 'http', containerPort: VLLM_PORT, protocol: 'TCP' }],
+    ports: [{ name: 'http', containerPort: engine.httpPort, protocol: 'TCP' }],
     resources,
     volumeMounts: mounts(input),
-    // Loading hundreds of GB and joining the Ray cluster takes minutes: up to an hour before giving up.
+    // Loading hundreds of GB and gathering the group takes minutes: up to an hour before giving up.
     startupProbe: healthProbe(10, 360),
     readinessProbe: healthProbe(10, 3),
     securityContext: { ...SECURITY_CONTEXT },
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
   const worker: Container = {
-    name: WORKER_CONTAINER,
+    name: engine.containers.worker,
     image: s.engine.image,
-    command: ['/bin/sh', '-c', workerScript()],
+    command: engine.workerCommand(input, sizing),
     ...(env.length ? { env: env.map((v) => ({ ...v })) } : {}),
     resources: { limits: { ...resources.limits }, requests: { ...resources.requests } },
     volumeMounts: mounts(input),

@@ -4,7 +4,6 @@ import {
   gpuFacts,
   proposeLayout,
   sizeGroup,
-  validateExtraArgs,
   type GpuFacts,
   type GroupSpec,
   type LayoutOptions,
@@ -299,88 +298,5 @@ describe('proposeLayout', () => {
         expect(p.tensor * p.pipeline * usable).toBeGreaterThanOrEqual(params * 2);
       }
     }
-  });
-});
-
-describe('validateExtraArgs', () => {
-  const fine: [string, string[]][] = [
-    ['nothing', []],
-    ['a boolean flag', ['--enforce-eager']],
-    ['flag and value', ['--max-num-batched-tokens', '8192']],
-    ['flag=value', ['--kv-cache-dtype=fp8']],
-    [
-      '--enable-/--no- flags',
-      ['--enable-prefix-caching', '--no-enable-chunked-prefill', '--trust-remote-code'],
-    ],
-    ['negative number value', ['--seed', '-1']],
-    ['JSON value', ['--override-generation-config', '{"temperature": 0.5}']],
-    ['load format when the platform does not stream', ['--load-format', 'safetensors']],
-    ['a longer flag sharing a prefix', ['--model-impl', 'vllm', '--portal', 'x']],
-    ['data-parallel flags other than the size', ['--data-parallel-backend', 'ray']],
-  ];
-  it.each(fine)('accepts %s', (_name, args) => {
-    expect(validateExtraArgs(args)).toEqual([]);
-  });
-
-  const owned: [string[], string][] = [
-    [['--tensor-parallel-size', '4'], '--tensor-parallel-size'],
-    [['--tensor-parallel-size=4'], '--tensor-parallel-size'],
-    [['--tensor_parallel_size', '4'], '--tensor_parallel_size'],
-    [['--tensor-parallel', '4'], '--tensor-parallel'],
-    [['-tp', '4'], '-tp'],
-    [['-tp=4'], '-tp'],
-    [['-tp4'], '-tp4'],
-    [['--pipeline-parallel-size', '2'], '--pipeline-parallel-size'],
-    [['--pipeline-parallel-size=2'], '--pipeline-parallel-size'],
-    [['-pp', '2'], '-pp'],
-    [['--port', '9000'], '--port'],
-    [['--port=9000'], '--port'],
-    [['--served-model-name', 'x'], '--served-model-name'],
-    [['--served-model-name=x'], '--served-model-name'],
-    [['--model', '/m'], '--model'],
-    [['--model=/m'], '--model'],
-    [['--host', '0.0.0.0'], '--host'],
-    [['--host=::'], '--host'],
-    [['--distributed-executor-backend', 'mp'], '--distributed-executor-backend'],
-    [['--distributed-executor-backend=mp'], '--distributed-executor-backend'],
-    [['--data-parallel-size', '2'], '--data-parallel-size'],
-    [['--config', 'c.yaml'], '--config'],
-  ];
-  it.each(owned)('refuses %j', (args, flag) => {
-    const issues = validateExtraArgs(['--enforce-eager', ...args]);
-    expect(issues).toHaveLength(1); // the flag's value is not reported as a positional argument too
-    expect(issues[0]).toEqual({
-      field: 'engine.extraArgs[1]',
-      message: expect.stringContaining(`${flag} is set by the platform`),
-    });
-  });
-
-  const positional: [string, string[], number][] = [
-    ['a model path', ['/models/other'], 0],
-    ['a hub id', ['meta-llama/Llama-3.1-8B'], 0],
-    ['a path after a boolean flag', ['--enforce-eager', '/models/x'], 1],
-    ['a second value', ['--dtype', 'half', 'extra'], 2],
-    ['anything after --', ['--', 'x'], 1],
-  ];
-  it.each(positional)('refuses %s', (_name, args, index) => {
-    const issues = validateExtraArgs(args);
-    expect(issues).toEqual([
-      { field: `engine.extraArgs[${index}]`, message: expect.stringMatching(/positional/) },
-    ]);
-  });
-
-  it('takes more owned flags (e.g. --load-format when streaming) and a field prefix', () => {
-    const opts = { extraOwnedFlags: [{ names: ['--load-format'], why: 'streamed' }], field: 'extraArgs' };
-    expect(validateExtraArgs(['--load-format', 'dummy'], opts)).toEqual([
-      { field: 'extraArgs[0]', message: '--load-format is set by the platform: streamed' },
-    ]);
-    expect(validateExtraArgs(['--load-format=dummy'], opts)).toHaveLength(1);
-  });
-
-  it('refuses NUL characters and non-strings', () => {
-    expect(validateExtraArgs(['--x', 'a\0b'])).toHaveLength(1);
-    expect(validateExtraArgs([1 as unknown as string])).toEqual([
-      { field: 'engine.extraArgs[0]', message: 'must be a string' },
-    ]);
   });
 });
