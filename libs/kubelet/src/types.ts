@@ -1,6 +1,6 @@
 // The structural views of Kubernetes objects the kubelet reads and writes. Objects stay plain JSON as
 // the API serves them (timestamps are strings, unknown fields are kept by whoever stores them); these
-// interfaces only name what the kubelet touches, so richer types (the simulator's) are assignable.
+// interfaces only name what the kubelet touches. The simulator's types are these, or extend them.
 
 export interface ObjectMeta {
   name?: string;
@@ -28,6 +28,7 @@ export interface Condition {
   lastProbeTime?: string | null;
   /** Node conditions only. */
   lastHeartbeatTime?: string;
+  observedGeneration?: number;
 }
 
 export interface EnvVar {

@@ -1,5 +1,6 @@
 // Minimal typed views of the Kubernetes objects the simulator reasons about. Objects stay plain JSON
-// (unknown fields are kept); these interfaces only name what the code reads or writes.
+// (unknown fields are kept); these interfaces only name what the code reads or writes. Those the
+// kubelet shares (libs/kubelet's types) are its own, or extend them.
 
 export interface OwnerReference {
   apiVersion: string;
@@ -44,15 +45,8 @@ export interface KObject {
   [key: string]: unknown;
 }
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  lastProbeTime?: string | null;
-  observedGeneration?: number;
-}
+/** The kubelet's (pod, node and LWS conditions alike). */
+export type { Condition } from '@troupe/kubelet';
 
 export function objectKey(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;

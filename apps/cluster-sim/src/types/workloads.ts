@@ -1,8 +1,16 @@
-import type { Condition, KObject, ObjectMeta } from './meta';
+import type {
+  Container as KubeletContainer,
+  EnvVar as KubeletEnvVar,
+  NodeStatus as KubeletNodeStatus,
+  PodSpec as KubeletPodSpec,
+  PodStatus as KubeletPodStatus,
+  Taint,
+} from '@troupe/kubelet';
+import type { KObject, ObjectMeta } from './meta';
 
-export interface EnvVar {
-  name: string;
-  value?: string;
+export type { ContainerState, ContainerStatus, Taint } from '@troupe/kubelet';
+
+export interface EnvVar extends KubeletEnvVar {
   valueFrom?: unknown;
 }
 
@@ -17,11 +25,7 @@ export interface ResourceRequirements {
   requests?: Record<string, string | number>;
 }
 
-export interface Container {
-  name: string;
-  image?: string;
-  command?: string[];
-  args?: string[];
+export interface Container extends KubeletContainer {
   env?: EnvVar[];
   ports?: ContainerPort[];
   resources?: ResourceRequirements;
@@ -65,10 +69,9 @@ export interface Toleration {
   effect?: string;
 }
 
-export interface PodSpec {
+export interface PodSpec extends KubeletPodSpec {
   containers: Container[];
   initContainers?: Container[];
-  nodeName?: string;
   nodeSelector?: Record<string, string>;
   affinity?: Affinity;
   tolerations?: Toleration[];
@@ -78,43 +81,8 @@ export interface PodSpec {
   [key: string]: unknown;
 }
 
-export interface ContainerState {
-  waiting?: { reason?: string; message?: string };
-  running?: { startedAt?: string };
-  terminated?: {
-    exitCode: number;
-    reason?: string;
-    message?: string;
-    startedAt?: string;
-    finishedAt?: string;
-  };
-}
-
-export interface ContainerStatus {
-  name: string;
-  image?: string;
-  imageID?: string;
-  containerID?: string;
-  ready: boolean;
-  started?: boolean;
-  restartCount: number;
-  state: ContainerState;
-  lastState: ContainerState;
-}
-
-export interface PodStatus {
-  phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
-  reason?: string;
-  message?: string;
-  conditions?: Condition[];
-  hostIP?: string;
-  hostIPs?: { ip: string }[];
-  podIP?: string;
-  podIPs?: { ip: string }[];
-  startTime?: string;
+export interface PodStatus extends KubeletPodStatus {
   qosClass?: string;
-  containerStatuses?: ContainerStatus[];
-  initContainerStatuses?: ContainerStatus[];
 }
 
 export interface Pod extends KObject {
@@ -158,19 +126,8 @@ export interface StatefulSet extends KObject {
   status?: StatefulSetStatus;
 }
 
-export interface NodeStatus {
-  capacity?: Record<string, string>;
-  allocatable?: Record<string, string>;
-  conditions?: Condition[];
-  addresses?: { type: string; address: string }[];
+export interface NodeStatus extends KubeletNodeStatus {
   [key: string]: unknown;
-}
-
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-  timeAdded?: string;
 }
 
 export interface Node extends KObject {
