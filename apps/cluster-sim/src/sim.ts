@@ -1,9 +1,9 @@
 // Wires the simulated cluster together: store, API, controllers, scheduler, kubelet, HTTP server.
 
-import { adminHandler, Kubelet } from '@troupe/kubelet';
+import { adminHandler, Kubelet, kubeletOptionsOf, nodeShapeOf, type SimNodeOptions } from '@troupe/kubelet';
 import { ClusterApi } from './api/cluster-api';
 import { KubeHttpServer } from './api/http/server';
-import { bootstrap, type NodeShape } from './bootstrap';
+import { bootstrap } from './bootstrap';
 import { LeaderWorkerSetController } from './controllers/lws-controller';
 import { EventRecorder } from './controllers/recorder';
 import { StatefulSetController } from './controllers/statefulset-controller';
@@ -16,7 +16,8 @@ import { ObjectStore } from './store/object-store';
 import { WatchHub } from './store/watch-hub';
 import type { Pod } from './types/workloads';
 
-export interface ClusterSimOptions {
+/** Node shape, pod timings and engines: the options shared with the node agent (libs/kubelet). */
+export interface ClusterSimOptions extends SimNodeOptions {
   /** Port to listen on; 0 (default) picks a free one. */
   port?: number;
   host?: string;
@@ -27,30 +28,6 @@ export interface ClusterSimOptions {
    * a cluster whose nodes a node agent registers (apps/node-agent). Default 8.
    */
   nodes?: number;
-  gpusPerNode?: number;
-  racks?: number;
-  topologyKey?: string;
-  cpuPerNode?: number;
-  memoryGiPerNode?: number;
-  maxPodsPerNode?: number;
-  gpuProduct?: string;
-  /** Delay from scheduling to containers running (ContainerCreating). Default 0. */
-  podStartMs?: number;
-  /** Delay from running to ready. Default 0. */
-  podReadyMs?: number;
-  /** Period of engine /health readiness probes. Default 100 ms. */
-  probePeriodMs?: number;
-  engineMaxSeqs?: number;
-  engineTpotMs?: number;
-  engineTtftMs?: number;
-  engineKvCacheTokens?: number;
-  /** Start simulated vLLM engines for pods that run vLLM (default true). */
-  engines?: boolean;
-  /**
-   * First pod IP (e.g. 127.0.1.1). Default: a random /24 in 127.0.1.0-127.99.255.0, so simulators
-   * running at the same time on one machine do not give two pods the same IP:port.
-   */
-  podIpStart?: string;
   /**
    * Delete pods bound to a node gracefully, as a real API server: `deletionTimestamp` first, gone when
    * their kubelet confirms (the node agent, or this simulator's kubelet for its own nodes). Default
@@ -105,20 +82,7 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
   const ownNodes = new Set<string>();
   const kubelet = new Kubelet(
     storeKubeletHost(api, recorder),
-    {
-      ownsNode: (name) => ownNodes.has(name),
-      podStartMs: options.podStartMs ?? 0,
-      podReadyMs: options.podReadyMs ?? 0,
-      probePeriodMs: options.probePeriodMs ?? 100,
-      enableEngines: options.engines ?? true,
-      podIpStart: options.podIpStart,
-      engines: {
-        maxNumSeqs: options.engineMaxSeqs,
-        tpotMs: options.engineTpotMs,
-        ttftMs: options.engineTtftMs,
-        kvCacheTokens: options.engineKvCacheTokens,
-      },
-    },
+    { ...kubeletOptionsOf(options), ownsNode: (name) => ownNodes.has(name) },
     log,
   );
   store.subscribe((ev) => {
@@ -130,17 +94,7 @@ export async function startClusterSim(options: ClusterSimOptions = {}): Promise<
       else kubelet.podChanged(ev.object as Pod);
     }
   });
-  const shape: NodeShape = {
-    count: options.nodes ?? 8,
-    gpusPerNode: options.gpusPerNode ?? 8,
-    racks: options.racks ?? 2,
-    topologyKey: options.topologyKey ?? 'rack',
-    cpuPerNode: options.cpuPerNode ?? 96,
-    memoryGiPerNode: options.memoryGiPerNode ?? 1024,
-    maxPodsPerNode: options.maxPodsPerNode ?? 110,
-    gpuProduct: options.gpuProduct ?? 'NVIDIA-H100-80GB-HBM3',
-  };
-  for (const name of bootstrap(api, shape)) ownNodes.add(name);
+  for (const name of bootstrap(api, nodeShapeOf(options))) ownNodes.add(name);
 
   const summary = (): unknown => ({
     nodes: store

@@ -9,49 +9,27 @@ import type { AddressInfo } from 'node:net';
 import { KubeRest, loadKubeConfig, ResourceCache, statusCodeOf } from '@troupe/kube';
 import {
   adminHandler,
-  DEFAULT_NODE_SHAPE,
   Kubelet,
+  kubeletOptionsOf,
   nodeObject,
+  nodeShapeOf,
   sendAdminJson,
   statusBody,
   type KubeletHost,
-  type NodeShape,
   type Pod,
   type PodRef,
+  type SimNodeOptions,
 } from '@troupe/kubelet';
 import { EventPoster } from './events';
 import { NodeManager } from './node-manager';
 import { PodWriter, type PodApi } from './pod-writer';
 
-export interface NodeAgentOptions {
+/** Node shape, pod timings and engines: the options shared with the simulator (libs/kubelet). */
+export interface NodeAgentOptions extends SimNodeOptions {
   /** Kubeconfig of the API server (its current context). */
   kubeconfigPath: string;
-  /** Nodes `<nodeNamePrefix>0 … (n-1)`. Default 8. */
-  nodes?: number;
-  gpusPerNode?: number;
-  racks?: number;
-  /** Node label carrying the rack. Default `rack`. */
-  topologyKey?: string;
-  cpuPerNode?: number;
-  memoryGiPerNode?: number;
-  maxPodsPerNode?: number;
-  gpuProduct?: string;
-  /** Default `node-`. */
+  /** Nodes are `<nodeNamePrefix><i>`. Default `node-`. */
   nodeNamePrefix?: string;
-  /** Scheduled → Running. Default 0. */
-  podStartMs?: number;
-  /** Running → Ready. Default 0. */
-  podReadyMs?: number;
-  /** Engine /health probe period. Default 100 ms. */
-  probePeriodMs?: number;
-  /** Start simulated vLLM engines for vLLM pods. Default true. */
-  engines?: boolean;
-  engineMaxSeqs?: number;
-  engineTpotMs?: number;
-  engineTtftMs?: number;
-  engineKvCacheTokens?: number;
-  /** First pod IP (127.x). Default: a random /24. */
-  podIpStart?: string;
   /** Admin API port on `adminHost`. Default 0 (a free port). */
   adminPort?: number;
   /** Default 127.0.0.1. */
@@ -133,22 +111,14 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   if (!kubeConfig.getCurrentCluster())
     throw new Error(`${options.kubeconfigPath}: the kubeconfig has no current cluster`);
   const rest = new KubeRest(kubeConfig);
-  const shape: NodeShape = {
-    count: options.nodes ?? DEFAULT_NODE_SHAPE.count,
-    gpusPerNode: options.gpusPerNode ?? DEFAULT_NODE_SHAPE.gpusPerNode,
-    racks: options.racks ?? DEFAULT_NODE_SHAPE.racks,
-    topologyKey: options.topologyKey ?? DEFAULT_NODE_SHAPE.topologyKey,
-    cpuPerNode: options.cpuPerNode ?? DEFAULT_NODE_SHAPE.cpuPerNode,
-    memoryGiPerNode: options.memoryGiPerNode ?? DEFAULT_NODE_SHAPE.memoryGiPerNode,
-    maxPodsPerNode: options.maxPodsPerNode ?? DEFAULT_NODE_SHAPE.maxPodsPerNode,
-    gpuProduct: options.gpuProduct ?? DEFAULT_NODE_SHAPE.gpuProduct,
+  const shape = nodeShapeOf(options, {
     namePrefix: options.nodeNamePrefix ?? 'node-',
     nodeInfo: {
       osImage: 'Troupe node agent',
       kubeletVersion: 'v1.32.0-troupe-node-agent',
       containerRuntimeVersion: 'sim://1.0.0',
     },
-  };
+  });
   const manifests = Array.from({ length: shape.count }, (_, i) => nodeObject(i, shape));
   const nodeNames = new Set(manifests.map((m) => m.metadata.name));
 
@@ -195,20 +165,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const k = new Kubelet(
     host,
     {
-      podStartMs: options.podStartMs ?? 0,
-      podReadyMs: options.podReadyMs ?? 0,
-      probePeriodMs: options.probePeriodMs ?? 100,
-      enableEngines: options.engines ?? true,
-      podIpStart: options.podIpStart,
+      ...kubeletOptionsOf(options),
       ownsNode: (name) => nodeNames.has(name),
       adoptStartedPods: true,
       maxDrainMs: options.maxDrainMs ?? 2000,
-      engines: {
-        maxNumSeqs: options.engineMaxSeqs,
-        tpotMs: options.engineTpotMs,
-        ttftMs: options.engineTtftMs,
-        kvCacheTokens: options.engineKvCacheTokens,
-      },
     },
     log,
   );

@@ -30,6 +30,7 @@ export {
   type NodeShape,
   type NodeUpdate,
 } from './nodes';
+export { kubeletOptionsOf, nodeShapeOf, type SimNodeOptions } from './options';
 export {
   adminHandler,
   handleAdmin,
