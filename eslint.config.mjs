@@ -10,6 +10,16 @@ import tseslint from 'typescript-eslint';
 // replaces (does not merge) a rule configured twice for the same file.
 const APPS = ['**/apps/**'];
 const KUBE_CLIENT = '@kubernetes/client-node';
+const NODE_AGENT_FORBID = [
+  '@troupe/*',
+  '!@troupe/common',
+  '!@troupe/kube',
+  '!@troupe/kubelet',
+  '!@troupe/engine-sim',
+  KUBE_CLIENT,
+  '**/apps/server/**',
+  '**/apps/cli/**',
+];
 /** @type {{ files: string[]; ignores?: string[]; forbid: string[] }[]} */
 const layers = [
   { files: ['libs/common/**/*.ts'], forbid: ['@troupe/*', KUBE_CLIENT, ...APPS] },
@@ -81,31 +91,9 @@ const layers = [
   {
     files: ['apps/node-agent/**/*.ts'],
     ignores: ['apps/node-agent/**/*.spec.ts'],
-    forbid: [
-      '@troupe/*',
-      '!@troupe/common',
-      '!@troupe/kube',
-      '!@troupe/kubelet',
-      '!@troupe/engine-sim',
-      KUBE_CLIENT,
-      '**/apps/server/**',
-      '**/apps/cli/**',
-      '**/apps/cluster-sim/**',
-    ],
+    forbid: [...NODE_AGENT_FORBID, '**/apps/cluster-sim/**'],
   },
-  {
-    files: ['apps/node-agent/**/*.spec.ts'],
-    forbid: [
-      '@troupe/*',
-      '!@troupe/common',
-      '!@troupe/kube',
-      '!@troupe/kubelet',
-      '!@troupe/engine-sim',
-      KUBE_CLIENT,
-      '**/apps/server/**',
-      '**/apps/cli/**',
-    ],
-  },
+  { files: ['apps/node-agent/**/*.spec.ts'], forbid: NODE_AGENT_FORBID },
   {
     files: ['apps/cli/**/*.ts'],
     forbid: [

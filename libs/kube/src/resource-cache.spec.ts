@@ -6,6 +6,7 @@ import {
   ListPage,
   replaceAll,
   ResourceCache,
+  ResourceCacheOptions,
   ResourceSource,
   WatchQuery,
 } from './resource-cache';
@@ -97,7 +98,7 @@ async function until(cond: () => boolean, what = 'condition'): Promise<void> {
   }
 }
 
-function setup() {
+function setup(overrides: Partial<ResourceCacheOptions<KubeObject>> = {}) {
   const source = new FakeSource();
   const errors: string[] = [];
   const cache = new ResourceCache<KubeObject>({
@@ -109,6 +110,7 @@ function setup() {
     watchTimeoutSeconds: 60,
     backoff: { initialMs: 1, maxMs: 4 },
     onError: (err) => errors.push(err instanceof Error ? err.message : String(err)),
+    ...overrides,
   });
   const events: string[] = [];
   cache.onEvent((e: CacheEvent<KubeObject>) => events.push(`${e.type} ${e.object.metadata.name}`));
@@ -185,22 +187,7 @@ describe('ResourceCache', () => {
   });
 
   it('with relistAfterError, lists again after any watch error instead of resuming', async () => {
-    const source = new FakeSource();
-    const errors: string[] = [];
-    const cache = new ResourceCache<KubeObject>({
-      name: 'pods',
-      path: '/api/v1/pods',
-      source,
-      decode: (raw) => raw as KubeObject,
-      watchTimeoutSeconds: 60,
-      backoff: { initialMs: 1, maxMs: 4 },
-      relistAfterError: true,
-      onError: (err) => errors.push(err instanceof Error ? err.message : String(err)),
-    });
-    const events: string[] = [];
-    cache.onEvent((e) =>
-      events.push(`${e.type} ${e.object.metadata.name}@${e.object.metadata.resourceVersion}`),
-    );
+    const { source, cache, events, errors } = setup({ relistAfterError: true });
     source.lists.push(() => ({ items: [obj('a', '10')], resourceVersion: '10' }));
     cache.start();
     await until(() => source.watches.length === 1);
@@ -216,25 +203,17 @@ describe('ResourceCache', () => {
     source.last.onEvent('ERROR', { kind: 'Status', code: 500, message: 'etcdserver: leader changed' });
     await until(() => source.watches.length === 3);
     expect(source.last.query.resourceVersion).toBe('4');
-    expect(events).toEqual(['added a@10', 'modified a@16', 'added b@3', 'deleted a@16', 'modified b@4']);
-    expect(errors).toEqual(['socket hang up', 'watch of pods: etcdserver: leader changed']);
+    expect(events).toEqual(['added a', 'modified a', 'added b', 'deleted a', 'modified b']);
+    expect(cache.get('ns', 'b')?.metadata.resourceVersion).toBe('4');
+    expect(errors).toEqual(['socket hang up', 'watch of things in ns: etcdserver: leader changed']);
     expect(cache.stats()).toMatchObject({ lists: 3, relistsAfterError: 2, relistsAfterGone: 0 });
     await cache.stop();
   });
 
   it('does not keep what decode refuses, and drops an object that stops passing it', async () => {
-    const source = new FakeSource();
-    const cache = new ResourceCache<KubeObject>({
-      name: 'kept things',
-      path: '/x',
-      source,
+    const { source, cache, events } = setup({
       decode: (raw) => ((raw as { keep?: boolean }).keep ? (raw as KubeObject) : undefined),
-      watchTimeoutSeconds: 60,
     });
-    const events: string[] = [];
-    cache.onEvent((e) =>
-      events.push(`${e.type} ${e.object.metadata.name}@${e.object.metadata.resourceVersion}`),
-    );
     source.lists.push(() => ({
       items: [obj('a', '1', { keep: true }), obj('x', '1')],
       resourceVersion: '1',
@@ -244,7 +223,7 @@ describe('ResourceCache', () => {
     source.last.onEvent('ADDED', obj('y', '2'));
     source.last.onEvent('MODIFIED', obj('a', '3'));
     source.last.onEvent('DELETED', obj('y', '4'));
-    expect(events).toEqual(['added a@1', 'deleted a@1']);
+    expect(events).toEqual(['added a', 'deleted a']);
     expect(cache.size).toBe(0);
     expect(cache.stats().resourceVersion).toBe('4');
     await cache.stop();
