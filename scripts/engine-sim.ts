@@ -1,9 +1,11 @@
-// Runs one simulated vLLM OpenAI server:
+// Runs one simulated vLLM or SGLang OpenAI server:
 //   tsx scripts/engine-sim.ts --port 8000 --model m --max-num-seqs 8 --tpot-ms 10 --ttft-ms 20
+//   tsx scripts/engine-sim.ts --engine sglang --port 30000 --model m
 import { parseArgs } from 'node:util';
 import { startEngine } from '@troupe/engine-sim';
 
 const USAGE = `Usage: tsx scripts/engine-sim.ts [options]
+  --engine vllm|sglang        whose server: routes, wire format, metric names (default vllm)
   --host ADDR                 address to listen on (default 127.0.0.1)
   --port N                    port (default 8000; 0 picks a free one)
   --model NAME                model path or id (default sim-model)
@@ -30,6 +32,7 @@ function num(v: string | undefined, flag: string): number | undefined {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      engine: { type: 'string', default: 'vllm' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8000' },
       model: { type: 'string', default: 'sim-model' },
@@ -49,7 +52,12 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  if (values.engine !== 'vllm' && values.engine !== 'sglang') {
+    console.error(`--engine: vllm or sglang, not ${values.engine}\n${USAGE}`);
+    process.exit(2);
+  }
   const engine = await startEngine({
+    kind: values.engine,
     host: values.host,
     port: num(values.port, '--port') ?? 8000,
     model: values.model,
@@ -63,7 +71,7 @@ async function main(): Promise<void> {
     eosProbability: num(values['eos-probability'], '--eos-probability'),
     defaultMaxTokens: num(values['default-max-tokens'], '--default-max-tokens'),
   });
-  console.log(`engine-sim: serving ${engine.servedModelNames.join(', ')} on ${engine.url}`);
+  console.log(`engine-sim (${engine.kind}): serving ${engine.servedModelNames.join(', ')} on ${engine.url}`);
   const stop = (signal: string): void => {
     console.log(`engine-sim: ${signal}, closing`);
     void engine.close().then(() => process.exit(0));

@@ -1,9 +1,19 @@
-// A simulated vLLM OpenAI-compatible server on Node's http module.
+// A simulated OpenAI-compatible engine server (vLLM's or SGLang's) on Node's http module. What the
+// two differ in (routes, errors, response and chunk shapes, metric names) is asked of the engine's
+// dialect (dialect.ts, dialects/*.ts); the capacity model, the requests and streams are shared.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { Exposition } from './metrics';
+import {
+  ApiError,
+  type Dialect,
+  type EngineView,
+  type Finish,
+  type GenerationKind,
+  type ResponseState,
+} from './dialect';
+import { SGLANG_DIALECT } from './dialects/sglang';
+import { VLLM_DIALECT } from './dialects/vllm';
 import { Scheduler, Sequence, type FinishReason, type Timing } from './scheduler';
 import {
   countWords,
@@ -14,10 +24,11 @@ import {
   VOCABULARY,
   VOCABULARY_JSON,
 } from './tokens';
-import type { EngineFaults, EngineHandle, EngineOptions, EngineStats } from './types';
+import type { EngineFaults, EngineHandle, EngineKind, EngineOptions, EngineStats } from './types';
 
-/** Version reported by GET /version. */
-export const SIMULATED_VLLM_VERSION = '0.11.0';
+export { SIMULATED_VLLM_VERSION, errorBody } from './dialects/vllm';
+
+const DIALECTS: Record<EngineKind, Dialect> = { vllm: VLLM_DIALECT, sglang: SGLANG_DIALECT };
 
 const DEFAULT_FAULTS: EngineFaults = {
   slowFactor: 1,
@@ -46,37 +57,7 @@ interface Config {
   eosProbability: number;
   defaultMaxTokens: number;
   embeddingDim: number;
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const ERROR_TYPES: Record<number, string> = {
-  400: 'BadRequestError',
-  401: 'UnauthorizedError',
-  403: 'ForbiddenError',
-  404: 'NotFoundError',
-  408: 'RequestTimeoutError',
-  413: 'PayloadTooLargeError',
-  422: 'UnprocessableEntityError',
-  429: 'RateLimitError',
-  500: 'InternalServerError',
-  501: 'NotImplementedError',
-  502: 'BadGatewayError',
-  503: 'ServiceUnavailableError',
-  504: 'GatewayTimeoutError',
-};
-
-/** vLLM's error body: {"error": {"message", "type", "param", "code"}}. */
-export function errorBody(status: number, message: string): string {
-  const type = ERROR_TYPES[status] ?? (status >= 500 ? 'InternalServerError' : 'BadRequestError');
-  return JSON.stringify({ error: { message, type, param: null, code: status } });
+  enableMetrics: boolean;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: string): void {
@@ -86,10 +67,6 @@ function sendJson(res: http.ServerResponse, status: number, body: string): void 
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
-}
-
-function sendError(res: http.ServerResponse, status: number, message: string): void {
-  sendJson(res, status, errorBody(status, message));
 }
 
 // ---- request validation ----
@@ -187,7 +164,7 @@ interface Sampling {
   includeUsage: boolean;
 }
 
-function sampling(body: Obj): Sampling {
+function sampling(body: Obj, streamOptionsNeedStream: boolean): Sampling {
   const maxTokens = optInt(body, 'max_completion_tokens', 1) ?? optInt(body, 'max_tokens', 1);
   const n = optInt(body, 'n', 1) ?? 1;
   if (n > MAX_CHOICES) throw new ApiError(400, `n must be at most ${MAX_CHOICES}, got ${n}.`);
@@ -195,7 +172,8 @@ function sampling(body: Obj): Sampling {
   const so = body.stream_options;
   if (so !== undefined && so !== null) {
     if (!isObj(so)) throw new ApiError(400, 'stream_options: Input should be a valid dictionary');
-    if (!stream) throw new ApiError(400, 'Stream options can only be defined when `stream=True`.');
+    if (!stream && streamOptionsNeedStream)
+      throw new ApiError(400, 'Stream options can only be defined when `stream=True`.');
   }
   const includeUsage = isObj(so) && so.include_usage === true;
   optNumber(body, 'temperature');
@@ -213,15 +191,9 @@ function sampling(body: Obj): Sampling {
 
 // ---- the engine ----
 
-type Kind = 'chat' | 'completion';
-
 /** One HTTP generation request: one or more choices (prompts x n), each a scheduler sequence. */
-interface Job {
-  kind: Kind;
+interface Job extends ResponseState {
   res: http.ServerResponse;
-  id: string;
-  created: number;
-  model: string;
   stream: boolean;
   includeUsage: boolean;
   seqs: Sequence[];
@@ -231,8 +203,6 @@ interface Job {
   completionTokens: number[];
   promptTokens: number;
   remaining: number;
-  /** Role chunks sent (streaming chat). */
-  started: boolean;
   contentChunks: number;
   /** Response ended (completed, aborted, cut): no more writes. */
   over: boolean;
@@ -240,12 +210,15 @@ interface Job {
 
 class Engine {
   readonly cfg: Config;
+  readonly dialect: Dialect;
   faults: EngineFaults;
   readonly scheduler: Scheduler;
   readonly server: http.Server;
   private readonly jobs = new Set<Job>();
   private readonly requestStats = { finished: 0, aborted: 0, failed: 0 };
   private readonly createdAt = Math.floor(Date.now() / 1000);
+  /** Generation throughput: the counter when last measured, and the rate then. */
+  private throughput = { at: performance.now(), tokens: 0, rate: 0 };
 
   constructor(opts: EngineOptions) {
     const positive = (v: number | undefined, d: number, name: string, allowZero = false): number => {
@@ -255,6 +228,9 @@ class Engine {
       return x;
     };
     const servedModelNames = opts.servedModelNames?.length ? [...opts.servedModelNames] : [opts.model];
+    const dialect = DIALECTS[opts.kind ?? 'vllm'];
+    if (!dialect) throw new Error(`engine-sim: unknown engine kind: ${String(opts.kind)}`);
+    this.dialect = dialect;
     this.cfg = {
       model: opts.model,
       servedModelNames,
@@ -267,9 +243,15 @@ class Engine {
       eosProbability: Math.min(1, positive(opts.eosProbability, 0.005, 'eosProbability', true)),
       defaultMaxTokens: Math.floor(positive(opts.defaultMaxTokens, 16, 'defaultMaxTokens')),
       embeddingDim: Math.floor(positive(opts.embeddingDim, 64, 'embeddingDim')),
+      enableMetrics: opts.enableMetrics ?? true,
     };
     this.faults = { ...DEFAULT_FAULTS, ...opts.faults };
-    this.scheduler = new Scheduler(this.cfg.maxNumSeqs, this.cfg.kvCacheTokens, () => this.timing());
+    this.scheduler = new Scheduler(
+      this.cfg.maxNumSeqs,
+      this.cfg.kvCacheTokens,
+      () => this.timing(),
+      dialect.buckets,
+    );
     this.server = http.createServer({ keepAliveTimeout: 5000, noDelay: true }, (req, res) =>
       this.handle(req, res),
     );
@@ -324,18 +306,15 @@ class Engine {
     const get = method === 'GET' || method === 'HEAD';
     switch (path) {
       case '/health':
-      case '/ping':
-        if (!get && !(path === '/ping' && method === 'POST')) return this.methodNotAllowed(res);
+        if (!get) return this.methodNotAllowed(res);
         res.writeHead(this.faults.unhealthy ? 503 : 200, { 'content-length': 0 });
         res.end();
         return;
       case '/v1/models':
         if (!get) return this.methodNotAllowed(res);
-        return sendJson(res, 200, this.models());
-      case '/version':
-        if (!get) return this.methodNotAllowed(res);
-        return sendJson(res, 200, JSON.stringify({ version: SIMULATED_VLLM_VERSION }));
+        return sendJson(res, 200, this.dialect.modelsBody(this.view()));
       case '/metrics': {
+        if (!this.cfg.enableMetrics) break;
         if (!get) return this.methodNotAllowed(res);
         const text = this.metrics();
         res.writeHead(200, {
@@ -353,9 +332,33 @@ class Engine {
           if (path === '/v1/embeddings') this.embeddings(body, res);
           else this.generate(path === '/v1/chat/completions' ? 'chat' : 'completion', body, res);
         });
-      default:
-        sendJson(res, 404, '{"detail":"Not Found"}');
     }
+    // vLLM's /ping also answers POST (SageMaker's contract).
+    const own =
+      get || (path === '/ping' && method === 'POST') ? this.dialect.route(path, this.view()) : undefined;
+    if (own) {
+      if (own.body === '') {
+        res.writeHead(own.status, { 'content-length': 0 });
+        res.end();
+      } else sendJson(res, own.status, own.body);
+      return;
+    }
+    if (this.dialect.route(path, this.view())) return this.methodNotAllowed(res);
+    sendJson(res, 404, '{"detail":"Not Found"}');
+  }
+
+  private view(): EngineView {
+    return {
+      model: this.cfg.model,
+      servedModelNames: this.cfg.servedModelNames,
+      maxModelLen: this.cfg.maxModelLen,
+      createdAt: this.createdAt,
+      healthy: !this.faults.unhealthy,
+    };
+  }
+
+  private sendError(res: http.ServerResponse, status: number, message: string): void {
+    sendJson(res, status, this.dialect.errorBody(status, message));
   }
 
   private methodNotAllowed(res: http.ServerResponse): void {
@@ -371,7 +374,7 @@ class Engine {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
         tooLarge = true;
-        sendError(res, 413, `Request body larger than ${MAX_BODY_BYTES} bytes`);
+        this.sendError(res, 413, `Request body larger than ${MAX_BODY_BYTES} bytes`);
         return;
       }
       chunks.push(c);
@@ -383,106 +386,72 @@ class Engine {
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch (e) {
-        sendError(res, 400, `JSON decode error: ${(e as Error).message}`);
+        this.sendError(res, 400, `JSON decode error: ${(e as Error).message}`);
         return;
       }
       if (!isObj(body)) {
-        sendError(res, 400, 'Input should be a valid dictionary or object to extract fields from');
+        this.sendError(res, 400, 'Input should be a valid dictionary or object to extract fields from');
         return;
       }
       try {
         then(body);
       } catch (e) {
-        if (e instanceof ApiError) sendError(res, e.status, e.message);
-        else sendError(res, 500, (e as Error).message);
+        if (e instanceof ApiError) this.sendError(res, e.status, e.message);
+        else this.sendError(res, 500, (e as Error).message);
       }
     });
   }
 
-  // ---- simple endpoints ----
-
-  private models(): string {
-    const data = this.cfg.servedModelNames.map((id) => ({
-      id,
-      object: 'model',
-      created: this.createdAt,
-      owned_by: 'vllm',
-      root: this.cfg.model,
-      parent: null,
-      max_model_len: this.cfg.maxModelLen,
-      permission: [
-        {
-          id: `modelperm-${randomUUID().replace(/-/g, '')}`,
-          object: 'model_permission',
-          created: this.createdAt,
-          allow_create_engine: false,
-          allow_sampling: true,
-          allow_logprobs: true,
-          allow_search_indices: false,
-          allow_view: true,
-          allow_fine_tuning: false,
-          organization: '*',
-          group: null,
-          is_blocking: false,
-        },
-      ],
-    }));
-    return JSON.stringify({ object: 'list', data });
-  }
+  // ---- metrics ----
 
   private metrics(): string {
     const s = this.scheduler;
     const c = s.counters;
-    return new Exposition({ engine: '0', model_name: this.cfg.servedModelNames[0] })
-      .gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', s.running)
-      .gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', s.waitingCount)
-      .gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', s.kvCacheUsage)
-      .counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', [{ value: c.promptTokens }])
-      .counter('vllm:generation_tokens_total', 'Number of generation tokens processed.', [
-        { value: c.generationTokens },
-      ])
-      .counter(
-        'vllm:request_success_total',
-        'Count of successfully processed requests.',
-        (['stop', 'length', 'abort'] as const).map((r) => ({
-          labels: { finished_reason: r },
-          value: c.success[r],
-        })),
-      )
-      .histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', s.ttft)
-      .histogram(
-        'vllm:time_per_output_token_seconds',
-        'Histogram of time per output token in seconds.',
-        s.tpot,
-      )
-      .histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', s.e2e)
-      .histogram(
-        'vllm:request_queue_time_seconds',
-        'Histogram of time spent in WAITING phase for request.',
-        s.queueTime,
-      )
-      .text();
+    const now = performance.now();
+    // Tokens per second since the last measurement, at most once a second (as a decode log interval).
+    if (now - this.throughput.at >= 1000) {
+      this.throughput = {
+        at: now,
+        tokens: c.generationTokens,
+        rate: ((c.generationTokens - this.throughput.tokens) * 1000) / (now - this.throughput.at),
+      };
+    }
+    return this.dialect.metricsText(
+      {
+        running: s.running,
+        waiting: s.waitingCount,
+        kvCacheUsage: s.kvCacheUsage,
+        kvTokens: s.kvTokensUsed,
+        kvCacheTokens: this.cfg.kvCacheTokens,
+        promptTokens: c.promptTokens,
+        generationTokens: c.generationTokens,
+        success: c.success,
+        requestsFinished: this.requestStats.finished,
+        requestsAborted: this.requestStats.aborted,
+        genThroughput: this.throughput.rate,
+        ttft: s.ttft,
+        tpot: s.tpot,
+        e2e: s.e2e,
+        queueTime: s.queueTime,
+      },
+      this.cfg.servedModelNames[0],
+    );
   }
 
   // ---- shared request checks ----
 
-  /** The served name asked for, or a 404 like vLLM's. */
+  /** The model a response names (the dialect decides whether an unknown one is refused). */
   private modelName(body: Obj): string {
     const m = body.model;
-    if (m === undefined || m === null) return this.cfg.servedModelNames[0];
-    if (typeof m !== 'string') throw new ApiError(400, 'model: Input should be a valid string');
-    if (!this.cfg.servedModelNames.includes(m)) throw new ApiError(404, `The model \`${m}\` does not exist.`);
-    return m;
+    if (m !== undefined && m !== null && typeof m !== 'string')
+      throw new ApiError(400, 'model: Input should be a valid string');
+    return this.dialect.responseModel(m ?? undefined, this.view());
   }
 
-  /** 400 like vLLM when a prompt leaves no room (generation: >= 1 token) in the context. */
-  private checkContext(tokens: number, noun: string, room: number): void {
+  /** 400 when a prompt leaves no room (generation: >= 1 token) in the context. */
+  private checkContext(tokens: number, noun: 'messages' | 'prompt', room: number): void {
     if (tokens + room > this.cfg.maxModelLen) {
-      throw new ApiError(
-        400,
-        `This model's maximum context length is ${this.cfg.maxModelLen} tokens. However, your request has ` +
-          `${tokens} input tokens. Please reduce the length of the input ${noun}.`,
-      );
+      throw new ApiError(400, this.dialect.contextError(tokens, this.cfg.maxModelLen, noun));
     }
   }
 
@@ -492,7 +461,7 @@ class Engine {
     if (errorRate > 0 && Math.random() < errorRate) {
       this.requestStats.finished++;
       this.requestStats.failed++;
-      sendError(res, errorStatus, `Injected fault: engine-sim answers ${errorStatus}`);
+      this.sendError(res, errorStatus, `Injected fault: engine-sim answers ${errorStatus}`);
       return true;
     }
     return false;
@@ -500,9 +469,9 @@ class Engine {
 
   // ---- generation (chat and completions) ----
 
-  private generate(kind: Kind, body: Obj, res: http.ServerResponse): void {
+  private generate(kind: GenerationKind, body: Obj, res: http.ServerResponse): void {
     const model = this.modelName(body);
-    const sp = sampling(body);
+    const sp = sampling(body, this.dialect.streamOptionsNeedStream);
     let prompts: Prompt[];
     let promptTokenCounts: number[];
     if (kind === 'chat') {
@@ -530,12 +499,14 @@ class Engine {
     if (this.injectedError(res)) return;
 
     const created = Math.floor(Date.now() / 1000);
+    const choices = prompts.length * sp.n;
     const job: Job = {
       kind,
       res,
-      id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`,
+      id: this.dialect.requestId(kind),
       created,
       model,
+      roleSent: new Array<boolean>(choices).fill(false),
       stream: sp.stream,
       includeUsage: sp.includeUsage,
       seqs: [],
@@ -544,14 +515,15 @@ class Engine {
       completionTokens: [],
       promptTokens: promptTokenCounts.reduce((a, b) => a + b, 0),
       remaining: 0,
-      started: false,
       contentChunks: 0,
       over: false,
     };
     const eosP = sp.ignoreEos ? 0 : this.cfg.eosProbability;
+    const defaultMax = this.dialect.defaultMaxTokens(kind, this.cfg.defaultMaxTokens);
     let index = 0;
     for (const p of prompts) {
-      const maxTokens = Math.min(sp.maxTokens ?? this.cfg.defaultMaxTokens, this.cfg.maxModelLen - p.tokens);
+      const room = this.cfg.maxModelLen - p.tokens;
+      const maxTokens = Math.min(sp.maxTokens ?? defaultMax ?? room, room);
       for (let j = 0; j < sp.n; j++) {
         const choice = index++;
         const rand = prng(outputSeed(p.key, sp.seed, j));
@@ -609,12 +581,7 @@ class Engine {
     else job.res.destroy();
   }
 
-  private chunkPrefix(job: Job): string {
-    const object = job.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
-    return `data: {"id":"${job.id}","object":"${object}","created":${job.created},"model":${JSON.stringify(job.model)},"choices":[`;
-  }
-
-  private onToken(job: Job, choice: number, word: number, reason: 'stop' | 'length' | null): void {
+  private onToken(job: Job, choice: number, word: number, reason: Finish | null): void {
     if (job.over) return;
     job.completionTokens[choice]++;
     if (!job.stream) {
@@ -625,23 +592,7 @@ class Engine {
     if (cut !== null && job.contentChunks >= cut) return this.endJob(job, 'error');
     const res = job.res;
     if (res.destroyed) return;
-    const prefix = this.chunkPrefix(job);
-    let out = '';
-    if (!job.started) {
-      job.started = true;
-      if (job.kind === 'chat') {
-        for (let i = 0; i < job.seqs.length; i++) {
-          out += `${prefix}{"index":${i},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`;
-        }
-      }
-    }
-    const finish =
-      reason === null ? '"finish_reason":null' : `"finish_reason":"${reason}","stop_reason":null`;
-    if (job.kind === 'chat') {
-      out += `${prefix}{"index":${choice},"delta":{"content":${VOCABULARY_JSON[word]}},"logprobs":null,${finish}}]}\n\n`;
-    } else {
-      out += `${prefix}{"index":${choice},"text":${VOCABULARY_JSON[word]},"logprobs":null,${finish}${reason === null ? ',"stop_reason":null' : ''}}]}\n\n`;
-    }
+    const out = this.dialect.streamToken(job, choice, VOCABULARY_JSON[word], reason);
     job.contentChunks++;
     if (cut !== null && job.contentChunks >= cut) {
       // Cut once the last chunk has reached the socket.
@@ -656,47 +607,16 @@ class Engine {
     job.over = true;
     this.jobs.delete(job);
     this.requestStats.finished++;
-    const completion = job.completionTokens.reduce((a, b) => a + b, 0);
-    const usage = {
-      prompt_tokens: job.promptTokens,
-      total_tokens: job.promptTokens + completion,
-      completion_tokens: completion,
-      prompt_tokens_details: null,
-    };
+    const usage = { prompt: job.promptTokens, completion: job.completionTokens.reduce((a, b) => a + b, 0) };
     const res = job.res;
     if (res.destroyed) return;
+    const finishes = job.reasons as Finish[];
     if (job.stream) {
-      let out = '';
-      if (job.includeUsage) out += `${this.chunkPrefix(job)}],"usage":${JSON.stringify(usage)}}\n\n`;
-      res.end(`${out}data: [DONE]\n\n`);
+      res.end(this.dialect.streamEnd(job, finishes, job.includeUsage ? usage : null));
       return;
     }
-    const base = {
-      id: job.id,
-      object: job.kind === 'chat' ? 'chat.completion' : 'text_completion',
-      created: job.created,
-      model: job.model,
-    };
-    const choices = job.texts.map((words, index) => {
-      const text = words.join('');
-      return job.kind === 'chat'
-        ? {
-            index,
-            message: { role: 'assistant', content: text, tool_calls: [] },
-            logprobs: null,
-            finish_reason: job.reasons[index],
-            stop_reason: null,
-          }
-        : {
-            index,
-            text,
-            logprobs: null,
-            finish_reason: job.reasons[index],
-            stop_reason: null,
-            prompt_logprobs: null,
-          };
-    });
-    sendJson(res, 200, JSON.stringify({ ...base, choices, usage }));
+    const choices = job.texts.map((words, i) => ({ text: words.join(''), finish: finishes[i] }));
+    sendJson(res, 200, this.dialect.responseBody(job, choices, usage));
   }
 
   // ---- embeddings ----
@@ -714,9 +634,10 @@ class Engine {
     const job: Job = {
       kind: 'completion',
       res,
-      id: `embd-${randomUUID().replace(/-/g, '')}`,
+      id: this.dialect.requestId('embedding'),
       created: Math.floor(Date.now() / 1000),
       model,
+      roleSent: [],
       stream: false,
       includeUsage: false,
       seqs: [],
@@ -725,7 +646,6 @@ class Engine {
       completionTokens: [],
       promptTokens: prompts.reduce((a, p) => a + p.tokens, 0),
       remaining: prompts.length,
-      started: false,
       contentChunks: 0,
       over: false,
     };
@@ -736,19 +656,10 @@ class Engine {
       this.requestStats.finished++;
       const data = prompts.map((p, index) => {
         const v = embed(p.key, dim);
-        return { index, object: 'embedding', embedding: format === 'base64' ? embeddingToBase64(v) : v };
+        return { index, embedding: format === 'base64' ? embeddingToBase64(v) : v };
       });
-      const usage = {
-        prompt_tokens: job.promptTokens,
-        total_tokens: job.promptTokens,
-        completion_tokens: 0,
-        prompt_tokens_details: null,
-      };
-      sendJson(
-        res,
-        200,
-        JSON.stringify({ id: job.id, object: 'list', created: job.created, model, data, usage }),
-      );
+      const usage = { prompt: job.promptTokens, completion: 0 };
+      sendJson(res, 200, this.dialect.embeddingsBody(job.id, job.created, model, data, usage));
     };
     for (const p of prompts) {
       job.seqs.push(new Sequence(p.tokens, 0, { onToken: () => null, onFinish }));
@@ -779,6 +690,7 @@ export async function startEngine(opts: EngineOptions): Promise<EngineHandle> {
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | null = null;
   return {
+    kind: engine.dialect.kind,
     url: `http://${urlHost(opts.host)}:${port}`,
     host: opts.host,
     port,

@@ -1,9 +1,24 @@
-// Capacity model of one vLLM engine: at most `maxNumSeqs` sequences run (prefill, then one token every
+// Capacity model of one engine (vLLM's or SGLang's scheduler, alike here): at most `maxNumSeqs` sequences run (prefill, then one token every
 // tpot), the others wait in FIFO order. One timer serves every sequence: running sequences sit in a
 // min-heap keyed by the time of their next event, and each timer fire handles every sequence due.
 
 import { performance } from 'node:perf_hooks';
 import { Histogram, LATENCY_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS } from './metrics';
+
+/** Histogram buckets (seconds) of the engine's collectors; vLLM's by default. */
+export interface SchedulerBuckets {
+  ttft: readonly number[];
+  tpot: readonly number[];
+  e2e: readonly number[];
+  queue: readonly number[];
+}
+
+const VLLM_BUCKETS: SchedulerBuckets = {
+  ttft: TTFT_BUCKETS,
+  tpot: TPOT_BUCKETS,
+  e2e: LATENCY_BUCKETS,
+  queue: LATENCY_BUCKETS,
+};
 
 /** Why a sequence left the engine. `error` = ended by the server itself (e.g. a cut stream). */
 export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
@@ -77,16 +92,22 @@ export class Scheduler {
     failed: 0,
     success: { stop: 0, length: 0, abort: 0 },
   };
-  readonly ttft = new Histogram(TTFT_BUCKETS);
-  readonly tpot = new Histogram(TPOT_BUCKETS);
-  readonly e2e = new Histogram(LATENCY_BUCKETS);
-  readonly queueTime = new Histogram(LATENCY_BUCKETS);
+  readonly ttft: Histogram;
+  readonly tpot: Histogram;
+  readonly e2e: Histogram;
+  readonly queueTime: Histogram;
 
   constructor(
     private readonly maxNumSeqs: number,
     private readonly kvCacheTokens: number,
     private readonly timing: () => Timing,
-  ) {}
+    buckets: SchedulerBuckets = VLLM_BUCKETS,
+  ) {
+    this.ttft = new Histogram(buckets.ttft);
+    this.tpot = new Histogram(buckets.tpot);
+    this.e2e = new Histogram(buckets.e2e);
+    this.queueTime = new Histogram(buckets.queue);
+  }
 
   get running(): number {
     return this.heap.length;
@@ -94,6 +115,11 @@ export class Scheduler {
 
   get waitingCount(): number {
     return this.waiting.size;
+  }
+
+  /** KV-cache tokens held by running sequences. */
+  get kvTokensUsed(): number {
+    return this.kvTokens;
   }
 
   get kvCacheUsage(): number {

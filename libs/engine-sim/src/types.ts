@@ -1,16 +1,27 @@
-// Contract of the simulated vLLM engine, shared by its users (apps/cluster-sim, benchmarks, tests).
+// Contract of the simulated engines (vLLM's and SGLang's OpenAI servers), shared by their users
+// (libs/kubelet, apps/cluster-sim, benchmarks, tests).
 
-/** Capacity and timing of one simulated engine (one vLLM OpenAI server). */
+/** Which engine's server is simulated: routes, wire format and metric names (dialects/*.ts). */
+export type EngineKind = 'vllm' | 'sglang';
+
+/** Capacity and timing of one simulated engine (one vLLM or SGLang OpenAI server). */
 export interface EngineOptions {
+  /** Whose server this is (default `vllm`). */
+  kind?: EngineKind;
   /** Address to listen on, e.g. a pod IP such as 127.0.1.7. */
   host: string;
   /** Port to listen on; 0 picks a free one. */
   port: number;
-  /** The model path or id given to vLLM (`vllm serve MODEL`). */
+  /** The model path or id (`vllm serve MODEL`, SGLang `--model-path`). */
   model: string;
   /** Names the engine answers to (`--served-model-name`); defaults to [model]. */
   servedModelNames?: string[];
-  /** At most this many sequences decode at once (`--max-num-seqs`); the rest wait. Default 256. */
+  /** Serve `/metrics` (SGLang only with `--enable-metrics`; vLLM always). Default true. */
+  enableMetrics?: boolean;
+  /**
+   * At most this many sequences decode at once (vLLM `--max-num-seqs`, SGLang
+   * `--max-running-requests`); the rest wait. Default 256.
+   */
   maxNumSeqs?: number;
   /** Milliseconds per output token per sequence. Default 10. */
   tpotMs?: number;
@@ -20,7 +31,7 @@ export interface EngineOptions {
   prefillMsPerToken?: number;
   /** KV-cache capacity in tokens, for vllm:kv_cache_usage_perc. Default 65536. */
   kvCacheTokens?: number;
-  /** Context length (`--max-model-len`). Default 4096. */
+  /** Context length (vLLM `--max-model-len`, SGLang `--context-length`). Default 4096. */
   maxModelLen?: number;
   /**
    * Chance, per generated token, that the simulated sampler draws EOS (finish_reason "stop"), unless the
@@ -65,6 +76,7 @@ export interface EngineStats {
 }
 
 export interface EngineHandle {
+  readonly kind: EngineKind;
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -84,3 +96,41 @@ export interface VllmCommand {
   maxNumSeqs?: number;
   maxModelLen?: number;
 }
+
+/** What a pod's container command tells about SGLang's server (`python3 -m sglang.launch_server`). */
+export interface SglangCommand {
+  model: string;
+  servedModelName: string;
+  host: string;
+  port: number;
+  tp: number;
+  pp: number;
+  nnodes: number;
+  /** This pod's rank in the group: rank 0 serves HTTP, the others only compute. */
+  nodeRank: number;
+  distInitAddr?: string;
+  maxRunningRequests?: number;
+  contextLength?: number;
+  enableMetrics: boolean;
+}
+
+/**
+ * The engine a container runs, whichever it is: `serves` when it runs an OpenAI server here (vLLM's
+ * server, SGLang's rank 0), not when it only computes for one (a Ray worker is not recognised at all;
+ * an SGLang rank above 0 is recognised and serves nothing). `error`: the engine would refuse its
+ * arguments and exit.
+ */
+export type EngineCommand =
+  | {
+      kind: EngineKind;
+      serves: true;
+      model: string;
+      servedModelNames: string[];
+      port: number;
+      host?: string;
+      maxNumSeqs?: number;
+      maxModelLen?: number;
+      enableMetrics: boolean;
+    }
+  | { kind: EngineKind; serves: false; rank: number; of: number }
+  | { kind: EngineKind; serves: false; error: string };
