@@ -1,9 +1,9 @@
 // The kubelet shared by the cluster simulator and the node agent: pod lifecycle, pod IPs, simulated
-// vLLM engines, faults and the /sim admin API, against any cluster through a `KubeletHost`.
+// engines (vLLM, SGLang), faults and the /sim admin API, against any cluster through a `KubeletHost`.
 
 export * from './types';
 export { Kubelet, refOf, type EngineInfo, type KubeletHost, type KubeletOptions } from './kubelet';
-export { expandVars, vllmOf, launchEngine, type EngineDefaults } from './engines';
+export { expandVars, engineOf, launchEngine, type EngineDefaults } from './engines';
 export { IpPool, randomStart, ipToString } from './ip-pool';
 export {
   mergeConditions,

@@ -241,3 +241,80 @@ describe('Kubelet', () => {
     expect(kubelet.podCount).toBe(0);
   });
 });
+
+describe('Kubelet: engines by the pod’s command line', () => {
+  /** A pod of an SGLang group as rendered, with the env the LWS controller injects. */
+  const sglangPod = (name: string, rank: string | undefined): Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', uid: `uid-${name}` },
+    spec: {
+      nodeName: 'node-0',
+      containers: [
+        {
+          name: 'sglang',
+          image: 'lmsysorg/sglang:v0.5.3',
+          command: [
+            'python3',
+            '-m',
+            'sglang.launch_server',
+            '--model-path',
+            '/models/m/v1',
+            '--served-model-name',
+            'm',
+            '--tp',
+            '8',
+            '--nnodes',
+            '2',
+            '--node-rank',
+            '$(LWS_WORKER_INDEX)',
+            '--dist-init-addr',
+            '$(LWS_LEADER_ADDRESS):20000',
+            '--host',
+            '0.0.0.0',
+            '--port',
+            '30000',
+            '--enable-metrics',
+          ],
+          env: [
+            { name: 'LWS_LEADER_ADDRESS', value: 'g-0.g.default' },
+            ...(rank === undefined ? [] : [{ name: 'LWS_WORKER_INDEX', value: rank }]),
+          ],
+        },
+      ],
+    },
+  });
+
+  it('an SGLang leader runs an SGLang engine on port 30000; its worker is Ready without one', async () => {
+    const { host, kubelet } = setup({ enableEngines: true });
+    host.put(sglangPod('g-0', '0'));
+    host.put(sglangPod('g-0-1', '1'));
+    await until(() => ready(host.status('g-0')) && ready(host.status('g-0-1')), 'both ready');
+    const engines = kubelet.engines();
+    expect(engines.map((e) => [e.pod, e.engine, e.models])).toEqual([['g-0', 'sglang', ['m']]]);
+    expect(engines[0].url).toBe(`http://${host.status('g-0').podIP}:30000`);
+    const info = (await (await fetch(`${engines[0].url}/get_model_info`)).json()) as { model_path: string };
+    expect(info.model_path).toBe('/models/m/v1');
+    expect(kubelet.podLog('default', 'g-0-1')).toMatch(/SGLang rank 1 of 2: no HTTP server/);
+  });
+
+  it("a leader's readiness follows its engine's /health", async () => {
+    const { host, kubelet } = setup({ enableEngines: true });
+    host.put(sglangPod('g-0', '0'));
+    await until(() => ready(host.status('g-0')), 'ready');
+    kubelet.setEngineFaults('default', 'g-0', { unhealthy: true });
+    await until(() => !ready(host.status('g-0')), 'unready');
+  });
+
+  it('an SGLang command SGLang would refuse never gets Ready, and says why', async () => {
+    const { host, kubelet } = setup({ enableEngines: true });
+    host.put(sglangPod('bad-0', undefined)); // no LWS_WORKER_INDEX: --node-rank is not an int
+    await until(() => host.status('bad-0').phase === 'Running', 'running');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ready(host.status('bad-0'))).toBe(false);
+    expect(kubelet.engines()).toEqual([]);
+    expect(host.events.find((e) => e.reason === 'Failed')?.message).toMatch(
+      /SGLang exited: .*invalid int value/,
+    );
+  });
+});

@@ -1,10 +1,18 @@
 // The kubelet of every node a host runs: pod IPs, container states (ContainerCreating -> Running ->
-// Ready) with configurable delays, vLLM engines for pods that run vLLM's OpenAI server (readiness
-// follows the engine's /health), graceful stops of deleted pods, and the faults the admin API injects.
+// Ready) with configurable delays, simulated engines for pods that run vLLM's or SGLang's OpenAI
+// server (readiness follows the engine's /health; SGLang ranks above 0 serve nothing), graceful stops of deleted pods, and the faults the admin API injects.
 // Host-agnostic: it reads and writes the cluster through a `KubeletHost` (the simulator's object store,
 // or an API server through the node agent).
 
-import { launchEngine, vllmOf, type EngineDefaults, type EngineHandle, type VllmCommand } from './engines';
+import {
+  engineName,
+  engineOf,
+  launchEngine,
+  type EngineCommand,
+  type EngineDefaults,
+  type EngineHandle,
+  type EngineKind,
+} from './engines';
 import { IpPool, randomStart } from './ip-pool';
 import { nodeDownUpdate, type NodeUpdate } from './nodes';
 import {
@@ -53,7 +61,7 @@ export interface KubeletOptions {
   /** Engine readiness probe period. */
   probePeriodMs: number;
   engines: EngineDefaults;
-  /** Start engines for vLLM pods (default true). */
+  /** Start engines for pods that run one (default true). */
   enableEngines: boolean;
   /** First pod IP handed out; default a random /24 in 127.0.1.0-127.99.255.0 (see ip-pool.ts). */
   podIpStart?: string;
@@ -79,7 +87,8 @@ interface Runtime {
   ip: string;
   timers: Set<NodeJS.Timeout>;
   phase: 'creating' | 'running' | 'failed' | 'stopping';
-  vllm?: { container: string; cmd: VllmCommand };
+  /** The engine its containers run, when one does (found at the first start). */
+  engineCmd?: { container: string; cmd: EngineCommand };
   engine?: EngineHandle;
   /** Incremented on every (re)start, so that late async results of an older start are ignored. */
   generation: number;
@@ -90,6 +99,8 @@ interface Runtime {
 }
 
 export interface EngineInfo {
+  /** Whose server: `vllm` or `sglang`. */
+  engine: EngineKind;
   namespace: string;
   pod: string;
   node: string;
@@ -290,22 +301,27 @@ export class Kubelet {
     this.startContainers(rt, pod);
   }
 
-  /** After (re)start: the engine if the pod runs vLLM, then readiness after podReadyMs. */
+  /**
+   * After (re)start: the engine if the pod runs one's server, then readiness after podReadyMs. A pod
+   * that runs an engine without serving (an SGLang rank above 0) is healthy like any other; one whose
+   * engine would refuse its arguments never gets ready.
+   */
   private startContainers(rt: Runtime, pod: Pod): void {
     const generation = rt.generation;
     rt.delayPassed = false;
     rt.healthy = false;
-    if (rt.vllm === undefined && this.o.enableEngines) {
+    if (rt.engineCmd === undefined && this.o.enableEngines) {
       for (const c of pod.spec.containers) {
-        const cmd = vllmOf(c);
+        const cmd = engineOf(c);
         if (cmd) {
-          rt.vllm = { container: c.name, cmd };
+          rt.engineCmd = { container: c.name, cmd };
           break;
         }
       }
     }
-    if (rt.vllm && this.o.enableEngines) {
-      const cmd = rt.vllm.cmd;
+    const cmd = this.o.enableEngines ? rt.engineCmd?.cmd : undefined;
+    const name = cmd ? engineName(cmd.kind) : '';
+    if (cmd?.serves) {
       launchEngine(rt.ip, cmd, this.o.engines).then(
         (engine) => {
           if (
@@ -318,16 +334,22 @@ export class Kubelet {
             return;
           }
           rt.engine = engine;
-          this.addLog(rt, `vLLM engine for ${cmd.model} listening on ${engine.url}`);
+          this.addLog(rt, `${name} engine for ${cmd.model} listening on ${engine.url}`);
           this.probe(rt, generation);
         },
         (err: Error) => {
-          this.addLog(rt, `vLLM engine failed to start: ${err.message}`);
+          this.addLog(rt, `${name} engine failed to start: ${err.message}`);
           this.log(`engine for ${rt.namespace}/${rt.name} failed to start: ${err.message}`);
           this.event(rt, 'Warning', 'Failed', `Error: engine failed to start: ${err.message}`);
         },
       );
+    } else if (cmd && 'error' in cmd) {
+      this.addLog(rt, cmd.error);
+      this.log(`engine of ${rt.namespace}/${rt.name} refuses its arguments: ${cmd.error}`);
+      this.event(rt, 'Warning', 'Failed', `Error: ${name} exited: ${cmd.error}`);
     } else {
+      if (cmd && 'rank' in cmd)
+        this.addLog(rt, `${name} rank ${cmd.rank} of ${cmd.of}: no HTTP server (rank 0 serves)`);
       rt.healthy = true;
     }
     this.timer(rt, this.o.podReadyMs, () => {
@@ -484,7 +506,7 @@ export class Kubelet {
     if (!rt || !pod || rt.phase !== 'running') return false;
     if (container && !pod.spec.containers.some((c) => c.name === container)) return false;
     const now = nowRfc3339();
-    const restartsEngine = !container || container === rt.vllm?.container;
+    const restartsEngine = !container || container === rt.engineCmd?.container;
     if (restartsEngine) this.stopEngine(rt);
     else rt.generation++;
     rt.ready = false;
@@ -555,6 +577,7 @@ export class Kubelet {
     for (const rt of this.runtimes.values()) {
       if (!rt.engine) continue;
       out.push({
+        engine: rt.engine.kind,
         namespace: rt.namespace,
         pod: rt.name,
         node: rt.node,

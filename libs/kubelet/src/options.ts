@@ -28,7 +28,7 @@ export interface SimNodeOptions {
   podReadyMs?: number;
   /** Period of engine /health readiness probes. Default 100 ms. */
   probePeriodMs?: number;
-  /** Start simulated vLLM engines for pods that run vLLM. Default true. */
+  /** Start simulated engines for pods that run vLLM or SGLang. Default true. */
   engines?: boolean;
   engineMaxSeqs?: number;
   engineTpotMs?: number;
