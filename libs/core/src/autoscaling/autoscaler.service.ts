@@ -10,6 +10,7 @@ import { AppConfig, InjectConfig } from '@troupe/config';
 import { FIELD_MANAGERS, KubeClient, KubeWatchCache } from '@troupe/kube';
 import { RedisService } from '@troupe/queue';
 import { ServiceRepository } from '../services/service.repository';
+import { engineKindOf } from '../services/service.types';
 import { AutoscalerMetrics } from './autoscaler.metrics';
 import { AutoscalingRepository, ScalingRow } from './autoscaling.repository';
 import { AutoscalerStateRecord } from './autoscaling.types';
@@ -158,7 +159,11 @@ export class AutoscalerService {
     const leaders = this.cache
       .readyLeaders(row.namespace, row.name)
       .filter((l) => readySet.has(l.groupIndex));
-    const loads = await scrapeLeaders(leaders, this.config.autoscaler.scrapeTimeoutMs);
+    const loads = await scrapeLeaders(
+      leaders,
+      this.config.autoscaler.scrapeTimeoutMs,
+      engineKindOf(row.spec),
+    );
     const failures = loads.filter((l) => l === null).length;
     if (failures) this.metrics.scrapeFailures.inc(labels, failures);
 

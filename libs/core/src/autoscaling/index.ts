@@ -7,7 +7,7 @@ export * from './autoscaler.metrics';
 export * from './autoscaling.module';
 export * from './lease';
 export * from './prometheus-text';
-export * from './vllm-metrics';
+export * from './engine-load';
 export * from './scale-state';
 export * from './gateway-load';
 export * from './tick';

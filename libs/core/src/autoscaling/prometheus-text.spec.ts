@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrometheusText } from './prometheus-text';
-import { vllmLoadFromText } from './vllm-metrics';
+import { engineLoadFromText } from './engine-load';
 
 describe('parsePrometheusText', () => {
   it.each([
@@ -58,7 +58,7 @@ vllm:prompt_tokens_total{engine="0",model_name="llm"} 1200.0
 vllm:generation_tokens_total{engine="0",model_name="llm"} 800.0
 `;
 
-describe('vllmLoadFromText', () => {
+describe('engineLoadFromText (vLLM)', () => {
   it.each([
     [
       'one engine',
@@ -91,10 +91,53 @@ describe('vllmLoadFromText', () => {
       null,
     ],
   ])('%s', (_, text, expected) => {
-    const load = vllmLoadFromText(text);
+    const load = engineLoadFromText('vllm', text);
     if (expected === null) expect(load).toBeNull();
     else {
       expect(load).toMatchObject({ ...expected, kvCacheUsage: expect.closeTo(expected.kvCacheUsage, 9) });
     }
+  });
+});
+
+const SGLANG = (labels: string, running: number, queued: number, usage: number): string =>
+  [
+    `sglang:num_running_reqs{${labels}} ${running}`,
+    `sglang:num_queue_reqs{${labels}} ${queued}`,
+    `sglang:token_usage{${labels}} ${usage}`,
+  ].join('\n');
+
+describe('engineLoadFromText (SGLang)', () => {
+  const one = 'model_name="m",engine_type="unified",tp_rank="0",pp_rank="0"';
+  it.each<[string, string, Record<string, number> | null]>([
+    [
+      'one scheduler, its request counters',
+      `${SGLANG(one, 3, 5, 0.42)}\nsglang:prompt_tokens_total{model_name="m"} 900\nsglang:generation_tokens_total{model_name="m"} 300`,
+      { running: 3, waiting: 5, kvCacheUsage: 0.42, promptTokensTotal: 900, generationTokensTotal: 300 },
+    ],
+    [
+      'one replica reported by two pipeline ranks counts once (its largest)',
+      `${SGLANG(one, 3, 5, 0.4)}\n${SGLANG('model_name="m",engine_type="unified",tp_rank="0",pp_rank="1"', 3, 0, 0.5)}`,
+      { running: 3, waiting: 5, kvCacheUsage: 0.5 },
+    ],
+    [
+      'data-parallel replicas are summed, KV-cache averaged',
+      `${SGLANG('model_name="m",tp_rank="0",pp_rank="0",dp_rank="0"', 1, 2, 0.2)}\n${SGLANG('model_name="m",tp_rank="0",pp_rank="0",dp_rank="1"', 3, 4, 0.6)}`,
+      { running: 4, waiting: 6, kvCacheUsage: 0.4 },
+    ],
+    ['vLLM names are not SGLang’s', VLLM, null],
+    [
+      'a missing queue gauge is not zero load',
+      `sglang:num_running_reqs{${one}} 1\nsglang:token_usage{${one}} 0.1`,
+      null,
+    ],
+    ['NaN gauge', SGLANG(one, Number.NaN, 0, 0), null],
+  ])('%s', (_, text, expected) => {
+    const load = engineLoadFromText('sglang', text);
+    if (expected === null) expect(load).toBeNull();
+    else expect(load).toEqual({ ...expected, kvCacheUsage: expect.closeTo(expected.kvCacheUsage, 9) });
+  });
+
+  it('SGLang names are not vLLM’s', () => {
+    expect(engineLoadFromText('vllm', SGLANG(one, 1, 1, 0.1))).toBeNull();
   });
 });

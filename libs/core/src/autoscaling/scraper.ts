@@ -1,4 +1,5 @@
-import { vllmLoadFromText, VllmLoad } from './vllm-metrics';
+import type { EngineKind } from '@troupe/lws';
+import { engineLoadFromText, EngineLoad } from './engine-load';
 
 export interface ScrapeTarget {
   ip: string;
@@ -6,11 +7,15 @@ export interface ScrapeTarget {
 }
 
 /**
- * Reads one leader's vLLM `/metrics` within `timeoutMs`. Any failure (refused, timeout, non-200, not
- * vLLM's gauges) is `null`: the group is unseen this tick, which the decision treats as missing, never
- * as idle.
+ * Reads one leader's `/metrics` within `timeoutMs`, by the metric names of its engine. Any failure
+ * (refused, timeout, non-200, not that engine's gauges) is `null`: the group is unseen this tick,
+ * which the decision treats as missing, never as idle.
  */
-export async function scrapeLeader(target: ScrapeTarget, timeoutMs: number): Promise<VllmLoad | null> {
+export async function scrapeLeader(
+  target: ScrapeTarget,
+  timeoutMs: number,
+  engine: EngineKind,
+): Promise<EngineLoad | null> {
   try {
     const res = await fetch(`http://${target.ip}:${target.port}/metrics`, {
       signal: AbortSignal.timeout(timeoutMs),
@@ -20,13 +25,17 @@ export async function scrapeLeader(target: ScrapeTarget, timeoutMs: number): Pro
       await res.body?.cancel();
       return null;
     }
-    return vllmLoadFromText(await res.text());
+    return engineLoadFromText(engine, await res.text());
   } catch {
     return null;
   }
 }
 
-/** Scrapes the leaders in parallel; results in the order of `targets`. */
-export function scrapeLeaders(targets: ScrapeTarget[], timeoutMs: number): Promise<(VllmLoad | null)[]> {
-  return Promise.all(targets.map((t) => scrapeLeader(t, timeoutMs)));
+/** Scrapes the leaders of one service (one engine) in parallel; results in the order of `targets`. */
+export function scrapeLeaders(
+  targets: ScrapeTarget[],
+  timeoutMs: number,
+  engine: EngineKind,
+): Promise<(EngineLoad | null)[]> {
+  return Promise.all(targets.map((t) => scrapeLeader(t, timeoutMs, engine)));
 }

@@ -2,7 +2,7 @@
 
 import type { AutoscalingPolicy, Decision, DecisionReason, SignalSample } from '@troupe/autoscaler';
 import type { GatewayLoad } from './gateway-load';
-import type { VllmLoad } from './vllm-metrics';
+import type { EngineLoad } from './engine-load';
 
 /**
  * The autoscaler's clock: real time, or faster by `rate` from `origin` (tests and benchmarks run
@@ -32,7 +32,7 @@ export function pushSample(history: SignalSample[], sample: SignalSample, window
  */
 export function buildSample(args: {
   at: number;
-  loads: (VllmLoad | null)[];
+  loads: (EngineLoad | null)[];
   gateway: GatewayLoad | null | undefined;
   gatewayReadable: boolean;
   wokenRecently: boolean;

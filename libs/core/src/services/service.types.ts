@@ -1,4 +1,4 @@
-import type { IntOrString } from '@troupe/lws';
+import { DEFAULT_ENGINE_KIND, isEngineKind, type EngineKind, type IntOrString } from '@troupe/lws';
 
 export type WeightsMode = 'init-container' | 'streamer';
 
@@ -9,6 +9,8 @@ export interface ServiceSpec {
   gpu: { resource: string; type?: string; nodeSelector?: Record<string, string> };
   replicas: { initial: number; min: number; max: number };
   engine: {
+    /** `vllm` or `sglang`; absent in specs stored before engines could be chosen (vLLM). */
+    kind?: EngineKind;
     image: string;
     extraArgs: string[];
     env: Record<string, string>;
@@ -31,6 +33,12 @@ export interface ServiceSpec {
   weights?: { mode: WeightsMode };
   /** How the layout was chosen when the user gave none. */
   layoutExplanation?: string;
+}
+
+/** The engine of a stored spec (any JSON): its `engine.kind`, vLLM when absent. */
+export function engineKindOf(spec: unknown): EngineKind {
+  const kind = (spec as { engine?: { kind?: unknown } } | null)?.engine?.kind;
+  return isEngineKind(kind) ? kind : DEFAULT_ENGINE_KIND;
 }
 
 export type ServicePhase =

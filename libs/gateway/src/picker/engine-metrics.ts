@@ -1,4 +1,9 @@
-// Reading vLLM's Prometheus exposition for the numbers the picker uses. Pure.
+// The numbers the picker uses from an engine's Prometheus exposition, by the metric names of the
+// engine's descriptor (libs/lws `engines/<kind>.ts`) — the same map and rules as the autoscaler's
+// scrape (libs/core `engine-load.ts`). Pure.
+
+import { engineGauges, parsePrometheusText } from '@troupe/core';
+import type { EngineKind } from '@troupe/lws';
 
 export interface EngineLoad {
   waiting?: number;
@@ -6,27 +11,14 @@ export interface EngineLoad {
 }
 
 /**
- * `vllm:num_requests_waiting` and `vllm:num_requests_running` summed over their series (one per engine
- * / model label set). A metric that is absent stays undefined.
+ * The queue and the running batch of a `kind` engine (vLLM `vllm:num_requests_waiting|running`,
+ * SGLang `sglang:num_queue_reqs` / `sglang:num_running_reqs`), summed over its replicas. A metric
+ * that is absent, or not a finite number, stays undefined.
  */
-export function parseEngineLoad(text: string): EngineLoad {
+export function parseEngineLoad(text: string, kind: EngineKind): EngineLoad {
+  const g = engineGauges(kind, parsePrometheusText(text));
   const out: EngineLoad = {};
-  for (const line of text.split('\n')) {
-    if (line.length === 0 || line.charCodeAt(0) === 35 /* # */) continue;
-    const field = line.startsWith('vllm:num_requests_waiting')
-      ? 'waiting'
-      : line.startsWith('vllm:num_requests_running')
-        ? 'running'
-        : undefined;
-    if (!field) continue;
-    const name = field === 'waiting' ? 'vllm:num_requests_waiting' : 'vllm:num_requests_running';
-    const next = line.charAt(name.length);
-    if (next !== '{' && next !== ' ') continue; // another metric with this prefix
-    const close = line.lastIndexOf('}');
-    const rest = (close >= 0 ? line.slice(close + 1) : line.slice(name.length)).trim().split(/\s+/)[0];
-    const value = Number(rest);
-    if (!Number.isFinite(value)) continue;
-    out[field] = (out[field] ?? 0) + value;
-  }
+  if (g.waiting !== undefined && Number.isFinite(g.waiting)) out.waiting = g.waiting;
+  if (g.running !== undefined && Number.isFinite(g.running)) out.running = g.running;
   return out;
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig, InjectConfig } from '@troupe/config';
+import type { EngineKind } from '@troupe/lws';
 import { request } from 'undici';
 import { UpstreamAgent } from '../proxy/upstream';
 import { RoutingTable, UpstreamEndpoint } from '../routing/routing-table';
@@ -10,7 +11,8 @@ const MAX_METRICS_BYTES = 4 * 1024 * 1024;
 
 /**
  * Off the request path: reads each ready leader's `/metrics` every GATEWAY_SCRAPE_INTERVAL_MS and
- * keeps its waiting queue on the endpoint (the picker's tie-break). A failed scrape forgets the value.
+ * keeps its waiting queue (by the names of the service's engine) on the endpoint: the picker's
+ * tie-break. A failed scrape forgets the value.
  */
 @Injectable()
 export class EngineScraper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -39,15 +41,17 @@ export class EngineScraper implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.running) return;
     this.running = true;
     try {
-      const endpoints: UpstreamEndpoint[] = [];
-      for (const route of this.routing.allRoutes()) endpoints.push(...route.endpoints);
-      await Promise.all(endpoints.map((e) => this.scrape(e)));
+      const work: Promise<void>[] = [];
+      for (const route of this.routing.allRoutes()) {
+        for (const e of route.endpoints) work.push(this.scrape(e, route.service.engine));
+      }
+      await Promise.all(work);
     } finally {
       this.running = false;
     }
   }
 
-  private async scrape(e: UpstreamEndpoint): Promise<void> {
+  private async scrape(e: UpstreamEndpoint, engine: EngineKind): Promise<void> {
     try {
       const res = await request(`${e.origin}/metrics`, {
         dispatcher: this.upstream.agent,
@@ -59,7 +63,7 @@ export class EngineScraper implements OnApplicationBootstrap, OnModuleDestroy {
         e.waiting = undefined;
         return;
       }
-      e.waiting = parseEngineLoad(await res.body.text()).waiting;
+      e.waiting = parseEngineLoad(await res.body.text(), engine).waiting;
     } catch (err) {
       if (e.waiting !== undefined) this.logger.debug(`metrics of ${e.pod}: ${(err as Error).message}`);
       e.waiting = undefined;

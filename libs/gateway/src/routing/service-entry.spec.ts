@@ -10,6 +10,7 @@ const svc = (id: string, projectId: string, projectName: string, model: string):
   servedModelName: model,
   namespace: 'ns',
   lwsName: `svc-${id}`,
+  engine: 'vllm',
   mayScaleToZero: false,
   createdAt: new Date(0),
 });

@@ -1,5 +1,6 @@
 // The gateway's in-memory picture of the services it may route to, and how a request names one.
 
+import type { EngineKind } from '@troupe/lws';
 import { GatewayError } from '../proxy/gateway-error';
 
 /** One live inference service, as the gateway needs it (loaded from PostgreSQL, kept in memory). */
@@ -12,6 +13,8 @@ export interface ServiceEntry {
   namespace: string;
   /** The LeaderWorkerSet of the service (its name is the service name). */
   lwsName: string;
+  /** Which engine its leaders run: the names of their load metrics. */
+  engine: EngineKind;
   /** Autoscaling may take the service to zero groups (policy with a minimum of 0). */
   mayScaleToZero: boolean;
   createdAt: Date;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { engineKindOf } from '@troupe/core';
 import { PrismaService } from '@troupe/db';
 import type { ProjectRef, ServiceEntry } from './service-entry';
 
@@ -49,6 +50,7 @@ export class ServiceTableRepository {
           servedModelName: r.servedModelName,
           namespace: r.namespace,
           lwsName: r.name,
+          engine: engineKindOf(r.spec),
           mayScaleToZero: policy?.enabled === true && min === 0,
           createdAt: r.createdAt,
         };
