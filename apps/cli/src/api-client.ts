@@ -101,7 +101,13 @@ export interface ServiceSpecView {
   gpusPerNode?: number;
   gpu?: { resource?: string; type?: string; nodeSelector?: Record<string, string> };
   replicas?: { initial?: number; min?: number; max?: number };
-  engine?: { image?: string; extraArgs?: string[]; env?: Record<string, string>; [key: string]: unknown };
+  engine?: {
+    kind?: string;
+    image?: string;
+    extraArgs?: string[];
+    env?: Record<string, string>;
+    [key: string]: unknown;
+  };
   placement?: { exclusiveTopology?: string; [key: string]: unknown };
   layoutExplanation?: string;
   [key: string]: unknown;
@@ -170,6 +176,7 @@ export interface CreateServiceInput {
   gpu?: { resource?: string; type?: string; nodeSelector?: Record<string, string> };
   replicas?: { initial?: number; min?: number; max?: number };
   engine: {
+    kind?: 'vllm' | 'sglang';
     image: string;
     extraArgs?: string[];
     env?: Record<string, string>;

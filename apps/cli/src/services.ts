@@ -15,9 +15,12 @@ export interface ServiceCommandDeps {
   withClient: <T>(cmd: Command, fn: (client: ApiClient) => Promise<T>) => Promise<T>;
 }
 
+export const ENGINE_CHOICES = ['vllm', 'sglang'] as const;
+
 export interface CreateServiceOptions {
   model: string;
   version: string;
+  engine?: (typeof ENGINE_CHOICES)[number];
   image: string;
   tp?: number;
   pp?: number;
@@ -45,7 +48,7 @@ export function createServiceBody(name: string, o: CreateServiceOptions): Create
     name,
     model: o.model,
     version: o.version,
-    engine: { image: o.image },
+    engine: { ...(o.engine !== undefined ? { kind: o.engine } : {}), image: o.image },
   };
   if (o.servedName !== undefined) body.servedModelName = o.servedName;
   if (o.namespace !== undefined) body.namespace = o.namespace;
@@ -76,10 +79,18 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
 
   services
     .command('create <name>')
-    .description('deploy a READY model version as a service (multi-node LeaderWorkerSet running vLLM)')
+    .description(
+      'deploy a READY model version as a service (multi-node LeaderWorkerSet running vLLM or SGLang)',
+    )
     .requiredOption('--model <name>', 'model name')
     .requiredOption('--version <version>', 'model version (must be READY)')
-    .requiredOption('--image <image>', 'vLLM container image')
+    .addOption(
+      new Option(
+        '--engine <kind>',
+        'inference engine (default vllm: Ray per group; sglang: its own multi-node launch)',
+      ).choices(ENGINE_CHOICES),
+    )
+    .requiredOption('--image <image>', 'engine container image (vLLM or SGLang)')
     .option('--tp <n>', 'tensor parallel degree', positiveInt)
     .option('--pp <n>', 'pipeline parallel degree (pods per group)', positiveInt)
     .option('--gpus-per-node <n>', 'GPUs per pod', positiveInt)
@@ -89,10 +100,18 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
     .option('--max <n>', 'maximum number of groups', positiveInt)
     .option('--served-name <name>', 'model name clients use in the OpenAI API (default: the service name)')
     .option('--namespace <ns>', 'Kubernetes namespace')
-    .option('--max-model-len <n>', 'vLLM --max-model-len', positiveInt)
-    .option('--dtype <dtype>', 'vLLM --dtype')
-    .option('--max-num-seqs <n>', 'vLLM --max-num-seqs', positiveInt)
-    .option('--arg <arg>', 'extra vLLM argument, repeatable (write --arg=--flag=value)', collect)
+    .option(
+      '--max-model-len <n>',
+      'context length (vLLM --max-model-len, SGLang --context-length)',
+      positiveInt,
+    )
+    .option('--dtype <dtype>', 'engine --dtype')
+    .option(
+      '--max-num-seqs <n>',
+      'sequences at once (vLLM --max-num-seqs, SGLang --max-running-requests)',
+      positiveInt,
+    )
+    .option('--arg <arg>', 'extra engine argument, repeatable (write --arg=--flag=value)', collect)
     .option('--env <KEY=VALUE>', 'environment variable for the engine, repeatable', keyValue)
     .option('--exclusive-topology <key>', 'one group per topology domain, e.g. rack')
     .option('--dry-run', 'validate and print the rendered manifest; create nothing')
@@ -104,7 +123,9 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
       'after',
       '\nWithout --tp/--pp the server picks a layout from the model. Example:\n' +
         '  troupe services create llama-405b --model llama-3-405b --version v1 --image vllm/vllm-openai:v0.9.0 \\\n' +
-        '    --tp 8 --pp 2 --gpu-type H100-80GB --arg=--enable-prefix-caching --env VLLM_LOGGING_LEVEL=DEBUG --wait',
+        '    --tp 8 --pp 2 --gpu-type H100-80GB --arg=--enable-prefix-caching --env VLLM_LOGGING_LEVEL=DEBUG --wait\n' +
+        '  troupe services create llama-405b-sg --model llama-3-405b --version v1 --engine sglang \\\n' +
+        '    --image lmsysorg/sglang:v0.5.3 --tp 8 --pp 2 --served-name llama-sg --wait',
     )
     .action(async (name: string, opts: CreateServiceOptions, cmd: Command) => {
       const out = output(cmd);
@@ -260,6 +281,7 @@ export function showService(s: ServiceView): string {
   }
   const r = spec.replicas;
   if (r) lines.push(`  replicas: initial ${r.initial ?? '-'}, min ${r.min ?? '-'}, max ${r.max ?? '-'}`);
+  if (spec.engine) lines.push(`  engine: ${spec.engine.kind ?? 'vllm'}`);
   if (spec.engine?.image) lines.push(`  image: ${spec.engine.image}`);
   if (spec.engine?.extraArgs?.length) lines.push(`  extra args: ${spec.engine.extraArgs.join(' ')}`);
   if (spec.placement?.exclusiveTopology)

@@ -5,6 +5,7 @@ import { mapPrismaError } from '@troupe/db';
 import {
   DEFAULT_GPU_RESOURCE,
   DEFAULT_GPU_TYPES,
+  engineDescriptor,
   gpuFacts,
   LeaderWorkerSet,
   proposeLayout,
@@ -20,6 +21,7 @@ import { Principal, projectFor, scopeOf } from '../auth/principal';
 import { ModelRepository } from '../models/model.repository';
 import { ServiceCore, ServiceRepository, ServiceRow } from './service.repository';
 import {
+  engineKindOf,
   ObservedState,
   SERVICES_CHANGED_CHANNEL,
   ServiceEventView,
@@ -140,7 +142,7 @@ export class ServiceService {
       row.id,
       'Normal',
       'Created',
-      `service created: ${spec.replicas.initial} group(s) of ${manifest.spec.leaderWorkerTemplate.size} pod(s), TP ${spec.parallelism.tensor} x PP ${spec.parallelism.pipeline}${spec.layoutExplanation ? ` (${spec.layoutExplanation})` : ''}`,
+      `service created: ${engineDescriptor(engineKindOf(spec)).name}, ${spec.replicas.initial} group(s) of ${manifest.spec.leaderWorkerTemplate.size} pod(s), TP ${spec.parallelism.tensor} x PP ${spec.parallelism.pipeline}${spec.layoutExplanation ? ` (${spec.layoutExplanation})` : ''}`,
     );
     await this.enqueueReconcile(row.id);
     await this.announceChange(row.id, row.projectId);
@@ -186,6 +188,17 @@ export class ServiceService {
     const row = await this.require(principal, name, projectId);
     if (row.deletedAt) throw new AppException(ErrorCode.Conflict, `Service "${name}" is being deleted`);
     const current = row.spec as unknown as ServiceSpec;
+    const engine = engineKindOf(current);
+    if (input.engine?.kind !== undefined && input.engine.kind !== engine) {
+      // Groups of both engines would serve side by side during the rollout, the autoscaler and the
+      // picker reading one engine's metrics: a new engine is a new service.
+      throw unprocessable([
+        {
+          field: 'engine.kind',
+          message: `the service runs ${engine} and its engine cannot be changed; create a service with engine.kind ${input.engine.kind} instead`,
+        },
+      ]);
+    }
     let version = row.modelVersion;
     if (input.version && input.version !== version.version) {
       const next = await this.models.findVersion(row.projectId, version.model.name, input.version);
@@ -217,7 +230,7 @@ export class ServiceService {
       weights: { mode: input.weights?.mode ?? current.weights?.mode ?? 'init-container' },
     };
     const issues = [
-      ...validateExtraArgs(spec.engine.extraArgs, { field: 'engine.extraArgs' }),
+      ...validateExtraArgs(spec.engine.extraArgs, { field: 'engine.extraArgs', engine }),
       ...replicaIssues(spec.replicas),
     ];
     if (issues.length) throw unprocessable(issues);
@@ -385,7 +398,8 @@ export class ServiceService {
       }
     }
     const extraArgs = input.engine.extraArgs ?? [];
-    issues.push(...validateExtraArgs(extraArgs, { field: 'engine.extraArgs' }));
+    const engine = engineKindOf(input);
+    issues.push(...validateExtraArgs(extraArgs, { field: 'engine.extraArgs', engine }));
     const replicas = {
       initial: input.replicas?.initial ?? input.replicas?.min ?? 1,
       min: input.replicas?.min ?? 1,
@@ -402,7 +416,7 @@ export class ServiceService {
         ...(input.gpu?.nodeSelector ? { nodeSelector: input.gpu.nodeSelector } : {}),
       },
       replicas,
-      engine: { ...input.engine, extraArgs, env: input.engine.env ?? {} },
+      engine: { kind: engine, ...input.engine, extraArgs, env: input.engine.env ?? {} },
       placement: {
         ...(input.placement?.exclusiveTopology
           ? { exclusiveTopology: input.placement.exclusiveTopology }

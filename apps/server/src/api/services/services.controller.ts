@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DNS_1035_RE } from '@troupe/common';
 import { autoscalingPolicyInputSchema } from '@troupe/autoscaler';
+import { ENGINE_KINDS } from '@troupe/lws';
 import { AutoscalingService, Principal, ServiceService } from '@troupe/core';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -10,13 +11,43 @@ import { ApiZodBody, ApiZodQuery, PageParams, PageQuery, ZodPipe } from '../../h
 
 const intOrPercent = z.union([z.number().int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/)]);
 const Engine = z.strictObject({
-  image: z.string().min(1),
-  extraArgs: z.array(z.string()).optional(),
+  kind: z
+    .enum(ENGINE_KINDS)
+    .optional()
+    .describe(
+      'Which engine serves the model (default vllm): vllm (a Ray cluster per group, the leader runs vllm serve) or ' +
+        'sglang (every pod runs sglang.launch_server, ranks from LWS_WORKER_INDEX). Fixed once the service exists.',
+    ),
+  image: z
+    .string()
+    .min(1)
+    .describe('The engine image, e.g. vllm/vllm-openai:v0.11.0 or lmsysorg/sglang:v0.5.3'),
+  extraArgs: z
+    .array(z.string())
+    .optional()
+    .describe(
+      'Extra engine arguments; the flags the platform sets (parallelism, port, model…) are refused by name',
+    ),
   env: z.record(z.string(), z.string()).optional(),
-  maxModelLen: z.number().int().positive().optional(),
+  maxModelLen: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Context length: vLLM --max-model-len, SGLang --context-length'),
   dtype: z.string().optional(),
-  gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
-  maxNumSeqs: z.number().int().positive().optional(),
+  gpuMemoryUtilization: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .describe('vLLM --gpu-memory-utilization, SGLang --mem-fraction-static'),
+  maxNumSeqs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Sequences at once: vLLM --max-num-seqs, SGLang --max-running-requests'),
 });
 const Replicas = z.strictObject({
   initial: z.number().int().min(0).optional(),
@@ -27,7 +58,7 @@ const Rollout = z.strictObject({
   maxUnavailable: intOrPercent.optional(),
   maxSurge: intOrPercent.optional(),
 });
-/** `init-container` (default): each pod syncs the weights locally first; `streamer`: vLLM streams them from S3. */
+/** `init-container` (default): each pod syncs the weights locally first; `streamer`: the engine streams them from S3. */
 const Weights = z.strictObject({ mode: z.enum(['init-container', 'streamer']).optional() });
 const CreateServiceBody = z.strictObject({
   name: z
