@@ -118,7 +118,7 @@ export function kubeApi(cp: KubeControlPlaneInfo = inject('kubeControlPlane') as
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     }) as unknown as Promise<Response>;
-  return { call, close: () => dispatcher.close() };
+  return { call, close: () => dispatcher.destroy() };
 }
 
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'lws-system']);
@@ -129,17 +129,19 @@ const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-leas
  * nodes, so that every file starts with only the nodes it asks for.
  */
 export async function resetKubeCluster(api: ReturnType<typeof kubeApi>): Promise<void> {
+  // Every answer is read: an unread body keeps its connection busy, and the dispatcher's close waits.
+  const del = async (p: string) => void (await (await api.call('DELETE', p)).arrayBuffer());
   const list = async (p: string) =>
     ((await (await api.call('GET', p)).json()) as { items?: { metadata: { name: string } }[] }).items ?? [];
   const namespaces = (await list('/api/v1/namespaces'))
     .map((n) => n.metadata.name)
     .filter((n) => !SYSTEM_NAMESPACES.has(n));
   for (const ns of namespaces) {
-    await api.call('DELETE', `/apis/leaderworkerset.x-k8s.io/v1/namespaces/${ns}/leaderworkersets`);
-    await api.call('DELETE', `/apis/apps/v1/namespaces/${ns}/statefulsets`);
+    await del(`/apis/leaderworkerset.x-k8s.io/v1/namespaces/${ns}/leaderworkersets`);
+    await del(`/apis/apps/v1/namespaces/${ns}/statefulsets`);
   }
-  for (const ns of namespaces) await api.call('DELETE', `/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
-  await api.call('DELETE', '/api/v1/nodes');
+  for (const ns of namespaces) await del(`/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
+  await del('/api/v1/nodes');
   const deadline = Date.now() + 30_000;
   for (;;) {
     const pods = (await list('/api/v1/pods')).filter(
@@ -149,8 +151,7 @@ export async function resetKubeCluster(api: ReturnType<typeof kubeApi>): Promise
     if (pods.length === 0 && lws.length === 0) return;
     if (Date.now() > deadline)
       throw new Error(`reset: ${pods.length} pods and ${lws.length} LWS still there after 30 s`);
-    for (const ns of namespaces)
-      await api.call('DELETE', `/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
+    for (const ns of namespaces) await del(`/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
