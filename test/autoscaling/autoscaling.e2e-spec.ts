@@ -16,10 +16,17 @@ import { Endpoint, LoadGenerator, until } from './load';
  * (--max-num-seqs 4, 20 ms per token), the load generated straight at the leader pods (so the
  * offered load is exact), scale from zero through the gateway's /v1 (it holds, signals, releases), policy time running 10x faster than real time
  * (AUTOSCALER_CLOCK_RATE=10: a 60 s window passes in 6 s, a 200 ms tick is a 2 s policy tick).
+ * The load-driven steps run once per engine (the autoscaler reads each one's own gauges); what does
+ * not depend on the engine (ownership, actors, capacity, scale from zero) runs on vLLM.
  */
 const NS = 'troupe-autoscale';
 const RATE = 10;
 const TARGET = 4; // requests per group; each engine runs 4 at once
+const ENGINE_SPECS = {
+  vllm: { image: 'vllm/vllm-openai:v0.11.0', maxModelLen: 2048, maxNumSeqs: TARGET },
+  sglang: { kind: 'sglang', image: 'lmsysorg/sglang:v0.5.3', maxModelLen: 2048, maxNumSeqs: TARGET },
+} as const;
+type Engine = keyof typeof ENGINE_SPECS;
 
 interface ServiceEvent {
   type: string;
@@ -65,14 +72,19 @@ describe('group autoscaler on the cluster simulator', () => {
     scaleDownStepSeconds: 20,
     ...extra,
   });
-  const service = (name: string, autoscaling: Record<string, unknown> | undefined, initial = 1) => ({
+  const service = (
+    name: string,
+    autoscaling: Record<string, unknown> | undefined,
+    initial = 1,
+    engine: Engine = 'vllm',
+  ) => ({
     name,
     model,
     version: 'v1',
     parallelism: { tensor: 8, pipeline: 2 }, // two 8-GPU pods per group
     gpusPerNode: 8,
     replicas: { initial, min: 0, max: 8 },
-    engine: { image: 'vllm/vllm-openai:v0.11.0', maxModelLen: 2048, maxNumSeqs: TARGET },
+    engine: ENGINE_SPECS[engine],
     ...(autoscaling ? { autoscaling } : {}),
   });
   const get = async (name: string) => {
@@ -224,46 +236,47 @@ describe('group autoscaler on the cluster simulator', () => {
     });
   });
 
-  describe('one service under changing load', () => {
+  describe.each(Object.keys(ENGINE_SPECS) as Engine[])('one %s service under changing load', (engine) => {
+    const name = `chat-${engine}`;
     let gen: LoadGenerator;
     beforeAll(async () => {
       const created = await t.call('POST', '/api/v1/services', {
         key: member,
-        body: service('chat', policy()),
+        body: service(name, policy(), 1, engine),
       });
       expect(created.status).toBe(202);
       expect(created.body.scaling.owner).toBe('autoscaler');
-      follow(['chat']);
-      await until('chat READY with 1 group', async () => (await readyGroups('chat')) === 1, 30_000);
-      gen = loadFor('chat');
+      follow([name]);
+      await until(`${name} READY with 1 group`, async () => (await readyGroups(name)) === 1, 30_000);
+      gen = loadFor(name);
     });
 
     it("load steps from 1x to 4x one group's target: groups go 1 -> 4, first by a panic decision", async () => {
       gen.setConcurrency(TARGET); // 1x: one group is enough
       await sleep(2_000);
-      expect((await lws('chat')).spec.replicas).toBe(1);
+      expect((await lws(name)).spec.replicas).toBe(1);
       const step = Date.now();
       gen.setConcurrency(4 * TARGET);
       const first = await until(
         'a scale-up decision',
-        async () => (await scaleEvents('chat', step))[0],
+        async () => (await scaleEvents(name, step))[0],
         30_000,
       );
-      await until('4 ready groups', async () => (await readyGroups('chat')) === 4, 30_000);
+      await until('4 ready groups', async () => (await readyGroups(name)) === 4, 30_000);
       const allReady = Date.now();
       // Reacting on the panic window: the first decision adds groups at once (one tick may see the
       // burst half-built and add fewer; the next adds the rest).
       expect(first.reason).toBe('PanicScaleUp');
       expect(first.data!.current).toBe(1);
       expect(first.data!.desired).toBeGreaterThanOrEqual(2);
-      const ups = (await scaleEvents('chat', step)).map((e) => e.data!.desired);
+      const ups = (await scaleEvents(name, step)).map((e) => e.data!.desired);
       expect(ups.at(-1)).toBe(4);
       console.log(
-        `step 1x -> 4x: first decision after ${Date.parse(first.createdAt) - step} ms, 4 groups ready after ${allReady - step} ms`,
+        `${engine}: step 1x -> 4x: first decision after ${Date.parse(first.createdAt) - step} ms, 4 groups ready after ${allReady - step} ms`,
       );
-      expect((await lws('chat')).spec.replicas).toBe(4);
-      expect(await replicasManagers('chat')).toEqual(['troupe-autoscaler']);
-      const shown = (await get('chat')).scaling;
+      expect((await lws(name)).spec.replicas).toBe(4);
+      expect(await replicasManagers(name)).toEqual(['troupe-autoscaler']);
+      const shown = (await get(name)).scaling;
       expect(shown.owner).toBe('autoscaler');
       expect(shown.lastDecision).toMatchObject({ inputs: { metric: 'concurrency', target: TARGET } });
     });
@@ -271,8 +284,8 @@ describe('group autoscaler on the cluster simulator', () => {
     it('load drops: back to 1 group only after the scale-down window, one group per step', async () => {
       const drop = Date.now();
       gen.setConcurrency(2);
-      await until('1 group', async () => (await lws('chat')).spec.replicas === 1, 60_000, 200);
-      const downs = (await scaleEvents('chat', drop)).filter((e) => e.reason === 'ScaleDown');
+      await until('1 group', async () => (await lws(name)).spec.replicas === 1, 60_000, 200);
+      const downs = (await scaleEvents(name, drop)).filter((e) => e.reason === 'ScaleDown');
       expect(downs.map((e) => [e.data!.current, e.data!.desired])).toEqual([
         [4, 3],
         [3, 2],
@@ -285,6 +298,45 @@ describe('group autoscaler on the cluster simulator', () => {
           (20 * 1000) / RATE - 250,
         );
       }
+    });
+
+    it("metric waiting: the engine's queue gauge alone drives a scale-up", async () => {
+      const set = await t.call('PUT', `/api/v1/services/${name}/autoscaling`, {
+        key: member,
+        body: { metric: 'waiting', target: 2 },
+      });
+      expect(set.status).toBe(200);
+      const since = Date.now();
+      gen.setConcurrency(3 * TARGET); // one group runs 4, queues 8
+      const up = await until(
+        'a scale-up on the queue',
+        async () => (await scaleEvents(name, since))[0],
+        30_000,
+      );
+      expect(up.data!.current).toBe(1);
+      expect(up.data!.desired).toBeGreaterThanOrEqual(2);
+      expect((await get(name)).scaling.lastDecision.inputs).toMatchObject({ metric: 'waiting', target: 2 });
+    });
+
+    afterAll(async () => {
+      await gen?.stop();
+      await t.call('DELETE', `/api/v1/services/${name}`, { key: member });
+      await until(`${name} deleted`, async () => (await get(name)).status.phase === 'DELETED', 30_000);
+    });
+  });
+
+  describe('ownership and actors under load (vLLM)', () => {
+    let gen: LoadGenerator;
+    beforeAll(async () => {
+      const created = await t.call('POST', '/api/v1/services', {
+        key: member,
+        body: service('chat', policy()),
+      });
+      expect(created.status).toBe(202);
+      expect(created.body.scaling.owner).toBe('autoscaler');
+      follow(['chat']);
+      await until('chat READY with 1 group', async () => (await readyGroups('chat')) === 1, 30_000);
+      gen = loadFor('chat');
     });
 
     it('steady noisy load does not make the groups oscillate', async () => {
