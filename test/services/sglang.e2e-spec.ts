@@ -238,13 +238,21 @@ describe(`SGLang services (${clusterKind()})`, () => {
         if (includeUsage) expect(usage).toMatchObject({ completion_tokens: 4 });
         else expect(usage).toBeFalsy();
       }
+      // SGLang's flat error body reaches OpenAI clients nested, its message kept.
+      const tooLong = await client.chat.completions
+        .create({ model: 'chat', messages: [{ role: 'user', content: 'w '.repeat(2100) }], max_tokens: 1 })
+        .catch((e: unknown) => e);
+      expect(tooLong).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((tooLong as Error).message).toMatch(
+        /^400 The input \(\d+ tokens\) is longer than the model's context length \(2048 tokens\)/,
+      );
       // Accounted from SGLang's usage (batched to PostgreSQL about once a second).
       const row = await until('usage recorded', async () => {
         const usage = await t.call('GET', '/api/v1/usage?groupBy=service', { key: member });
         const r = usage.body.data.find((d: { serviceName: string }) => d.serviceName === 'chat');
-        return r?.requests === 3 && r;
+        return r?.requests === 4 && r;
       });
-      expect(row).toMatchObject({ requests: 3, completionTokens: 5 + 4 + 4 });
+      expect(row).toMatchObject({ requests: 4, completionTokens: 5 + 4 + 4 });
     });
 
     it('the gateway reads the SGLang queue gauge for its tie-break', async () => {

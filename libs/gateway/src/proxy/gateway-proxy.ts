@@ -17,6 +17,7 @@ import { ServiceTable } from '../routing/service-table';
 import { GatewayError } from './gateway-error';
 import { OpenAiEndpoint, parseRequest, ParsedRequest } from './request-body';
 import { UpstreamAgent } from './upstream';
+import { openAiErrorBody } from './error-body';
 import { SseRelay, usageFromJsonText, UsageTail } from './usage';
 
 /** A request as the route hands it over: the body is read (bounded by GATEWAY_BODY_LIMIT_BYTES). */
@@ -612,7 +613,8 @@ class Attempt implements Dispatcher.DispatchHandler {
       const u = this.relay!.usage;
       if (u) ex.setUsage(u.promptTokens, u.completionTokens);
     } else if (this.whole) {
-      const body = this.whole.length === 1 ? this.whole[0] : Buffer.concat(this.whole);
+      const joined = this.whole.length === 1 ? this.whole[0] : Buffer.concat(this.whole);
+      const body = this.status >= 400 ? openAiErrorBody(joined) : joined;
       if (this.status === 200) {
         const u = usageFromJsonText(body.length > 8192 ? body.subarray(body.length - 8192) : body);
         if (u) ex.setUsage(u.promptTokens, u.completionTokens);
