@@ -68,6 +68,9 @@ export interface MetricsView {
   tpot: Histogram;
   e2e: Histogram;
   queueTime: Histogram;
+  /** Prompt tokens looked up in the prefix cache, and those found there. */
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
 }
 
 export interface RouteAnswer {

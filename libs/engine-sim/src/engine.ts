@@ -14,6 +14,7 @@ import {
 } from './dialect';
 import { SGLANG_DIALECT } from './dialects/sglang';
 import { VLLM_DIALECT } from './dialects/vllm';
+import { PrefixCache, PromptBlocks } from './prefix-cache';
 import { Scheduler, Sequence, type FinishReason, type Timing } from './scheduler';
 import {
   countWords,
@@ -58,6 +59,8 @@ interface Config {
   defaultMaxTokens: number;
   embeddingDim: number;
   enableMetrics: boolean;
+  /** 0 when prefix caching is off. */
+  blockSize: number;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: string): void {
@@ -122,14 +125,25 @@ function messageText(content: unknown, i: number): string {
 interface Prompt {
   key: string;
   tokens: number;
+  /** Prefix-cache block hashes (filled in when prefix caching is on). */
+  blocks?: number[];
+}
+
+/** Block hashes of a completions or embeddings input: its words, or its token ids. */
+function inputBlocks(v: unknown, blockSize: number): number[] {
+  const b = new PromptBlocks(blockSize);
+  if (typeof v === 'string') b.words(v);
+  else if (Array.isArray(v)) for (const t of v) b.token(String(t));
+  return b.hashes;
 }
 
 /** A completions or embeddings input: string | string[] | number[] | number[][]. */
-function inputPrompts(v: unknown, field: string, allowEmpty: boolean): Prompt[] {
+function inputPrompts(v: unknown, field: string, allowEmpty: boolean, blockSize = 0): Prompt[] {
   const one = (x: unknown): Prompt | null => {
-    if (typeof x === 'string') return { key: x, tokens: countWords(x) };
+    const blocks = blockSize > 0 ? inputBlocks(x, blockSize) : undefined;
+    if (typeof x === 'string') return { key: x, tokens: countWords(x), blocks };
     if (Array.isArray(x) && x.length > 0 && x.every((t) => typeof t === 'number' && Number.isInteger(t))) {
-      return { key: x.join(' '), tokens: x.length };
+      return { key: x.join(' '), tokens: x.length, blocks };
     }
     return null;
   };
@@ -244,6 +258,8 @@ class Engine {
       defaultMaxTokens: Math.floor(positive(opts.defaultMaxTokens, 16, 'defaultMaxTokens')),
       embeddingDim: Math.floor(positive(opts.embeddingDim, 64, 'embeddingDim')),
       enableMetrics: opts.enableMetrics ?? true,
+      blockSize:
+        opts.enablePrefixCaching === false ? 0 : Math.floor(positive(opts.blockSize, 16, 'blockSize')),
     };
     this.faults = { ...DEFAULT_FAULTS, ...opts.faults };
     this.scheduler = new Scheduler(
@@ -251,6 +267,9 @@ class Engine {
       this.cfg.kvCacheTokens,
       () => this.timing(),
       dialect.buckets,
+      this.cfg.blockSize > 0
+        ? new PrefixCache(this.cfg.blockSize, Math.floor(this.cfg.kvCacheTokens / this.cfg.blockSize))
+        : null,
     );
     this.server = http.createServer({ keepAliveTimeout: 5000, noDelay: true }, (req, res) =>
       this.handle(req, res),
@@ -286,6 +305,8 @@ class Engine {
       promptTokens: c.promptTokens,
       generationTokens: c.generationTokens,
       kvCacheUsage: this.scheduler.kvCacheUsage,
+      prefixCacheQueries: c.prefixQueries,
+      prefixCacheHits: c.prefixHits,
     };
   }
 
@@ -433,6 +454,8 @@ class Engine {
         tpot: s.tpot,
         e2e: s.e2e,
         queueTime: s.queueTime,
+        prefixCacheQueries: c.prefixQueries,
+        prefixCacheHits: c.prefixHits,
       },
       this.cfg.servedModelNames[0],
     );
@@ -482,17 +505,32 @@ class Engine {
       }
       let tokens = TOKENS_PER_REPLY;
       const parts: string[] = [];
+      // The chat template as the engine would render it: per message TOKENS_PER_MESSAGE marker
+      // tokens around its words, then TOKENS_PER_REPLY for the assistant's turn.
+      const blocks = this.cfg.blockSize > 0 ? new PromptBlocks(this.cfg.blockSize) : null;
       messages.forEach((m, i) => {
         if (!isObj(m) || typeof m.role !== 'string')
           throw new ApiError(400, `messages.${i}.role: Field required`);
         const text = messageText(m.content, i);
         tokens += TOKENS_PER_MESSAGE + countWords(text);
         parts.push(`${m.role}\u0000${text}`);
+        if (blocks) {
+          blocks.token('<|im_start|>');
+          blocks.token(m.role);
+          blocks.token('\n');
+          blocks.words(text);
+          blocks.token('<|im_end|>');
+        }
       });
-      prompts = [{ key: parts.join('\u0001'), tokens }];
+      if (blocks) {
+        blocks.token('<|im_start|>');
+        blocks.token('assistant');
+        blocks.token('\n');
+      }
+      prompts = [{ key: parts.join('\u0001'), tokens, blocks: blocks?.hashes }];
       promptTokenCounts = [tokens];
     } else {
-      prompts = inputPrompts(body.prompt, 'prompt', false);
+      prompts = inputPrompts(body.prompt, 'prompt', false, this.cfg.blockSize);
       promptTokenCounts = prompts.map((p) => p.tokens);
     }
     for (const p of prompts) this.checkContext(p.tokens, kind === 'chat' ? 'messages' : 'prompt', 1);
@@ -530,18 +568,23 @@ class Engine {
         job.texts.push([]);
         job.reasons.push(null);
         job.completionTokens.push(0);
-        const seq = new Sequence(p.tokens, maxTokens, {
-          onToken: (i) => {
-            const word = Math.floor(rand() * VOCABULARY.length);
-            const eos = rand() < eosP;
-            let reason: 'stop' | 'length' | null = null;
-            if (i + 1 >= maxTokens) reason = 'length';
-            else if (eos && i + 1 >= sp.minTokens) reason = 'stop';
-            this.onToken(job, choice, word, reason);
-            return reason;
+        const seq = new Sequence(
+          p.tokens,
+          maxTokens,
+          {
+            onToken: (i) => {
+              const word = Math.floor(rand() * VOCABULARY.length);
+              const eos = rand() < eosP;
+              let reason: 'stop' | 'length' | null = null;
+              if (i + 1 >= maxTokens) reason = 'length';
+              else if (eos && i + 1 >= sp.minTokens) reason = 'stop';
+              this.onToken(job, choice, word, reason);
+              return reason;
+            },
+            onFinish: (reason) => this.onSeqFinish(job, choice, reason),
           },
-          onFinish: (reason) => this.onSeqFinish(job, choice, reason),
-        });
+          p.blocks,
+        );
         job.seqs.push(seq);
       }
     }

@@ -4,6 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { Histogram, LATENCY_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS } from './metrics';
+import type { PrefixCache } from './prefix-cache';
 
 /** Histogram buckets (seconds) of the engine's collectors; vLLM's by default. */
 export interface SchedulerBuckets {
@@ -46,12 +47,16 @@ export class Sequence {
   heapIndex = -1;
   /** Last scheduler tick that handled this sequence. */
   tick = 0;
+  /** Prompt tokens found in the prefix cache when it started (not charged for prefill). */
+  cachedTokens = 0;
 
   constructor(
     readonly promptTokens: number,
     /** 0 for prefill-only work (embeddings). */
     readonly maxTokens: number,
     readonly hooks: SequenceHooks,
+    /** Chained hashes of the prompt's full KV blocks (prefix-cache lookups); none: never cached. */
+    readonly blocks: readonly number[] = [],
   ) {}
 }
 
@@ -69,6 +74,9 @@ export interface SchedulerCounters {
   aborted: number;
   failed: number;
   success: Record<'stop' | 'length' | 'abort', number>;
+  /** Prompt tokens looked up in the prefix cache, and those found (vLLM's prefix_cache_queries/hits). */
+  prefixQueries: number;
+  prefixHits: number;
 }
 
 /** Timer fires handle every sequence due within this many ms (groups nearby deadlines). */
@@ -91,6 +99,8 @@ export class Scheduler {
     aborted: 0,
     failed: 0,
     success: { stop: 0, length: 0, abort: 0 },
+    prefixQueries: 0,
+    prefixHits: 0,
   };
   readonly ttft: Histogram;
   readonly tpot: Histogram;
@@ -102,6 +112,8 @@ export class Scheduler {
     private readonly kvCacheTokens: number,
     private readonly timing: () => Timing,
     buckets: SchedulerBuckets = VLLM_BUCKETS,
+    /** The engine's prefix cache; null when prefix caching is off. */
+    private readonly prefixCache: PrefixCache | null = null,
   ) {
     this.ttft = new Histogram(buckets.ttft);
     this.tpot = new Histogram(buckets.tpot);
@@ -167,7 +179,18 @@ export class Scheduler {
       seq.state = 'running';
       this.kvTokens += seq.promptTokens;
       this.queueTime.observe((now - seq.arrivalAt) / 1000);
-      seq.nextAt = now + (t.ttftMs + t.prefillMsPerToken * seq.promptTokens) * t.slowFactor;
+      const cache = this.prefixCache;
+      if (cache) {
+        // As vLLM, the last prompt token is always computed (its logits give the first output token).
+        seq.cachedTokens = Math.max(
+          0,
+          Math.min(cache.match(seq.blocks) * cache.blockSize, seq.promptTokens - 1),
+        );
+        this.counters.prefixQueries += seq.promptTokens;
+        this.counters.prefixHits += seq.cachedTokens;
+      }
+      const computed = seq.promptTokens - seq.cachedTokens;
+      seq.nextAt = now + (t.ttftMs + t.prefillMsPerToken * computed) * t.slowFactor;
       this.push(seq);
     }
   }
@@ -215,6 +238,7 @@ export class Scheduler {
       seq.prefilling = false;
       seq.firstTokenAt = now;
       this.counters.promptTokens += seq.promptTokens;
+      this.prefixCache?.insert(seq.blocks);
       if (seq.maxTokens === 0) {
         this.removeRunning(seq);
         this.finish(seq, 'stop');

@@ -31,6 +31,15 @@ export interface EngineOptions {
   prefillMsPerToken?: number;
   /** KV-cache capacity in tokens, for vllm:kv_cache_usage_perc. Default 65536. */
   kvCacheTokens?: number;
+  /**
+   * Automatic prefix caching (vLLM `--enable-prefix-caching`, on by default since v1; SGLang's radix
+   * cache): prompt blocks computed once are kept, least recently used evicted first, up to
+   * `kvCacheTokens`, and a later prompt pays prefill only for the tokens after its cached prefix.
+   * Default true.
+   */
+  enablePrefixCaching?: boolean;
+  /** Tokens per KV block (vLLM `--block-size`). Default 16. */
+  blockSize?: number;
   /** Context length (vLLM `--max-model-len`, SGLang `--context-length`). Default 4096. */
   maxModelLen?: number;
   /**
@@ -73,6 +82,9 @@ export interface EngineStats {
   failed?: number;
   /** Fraction (0..1) of the KV cache held by running sequences. */
   kvCacheUsage?: number;
+  /** Prompt tokens looked up in the prefix cache, and those found there. */
+  prefixCacheQueries?: number;
+  prefixCacheHits?: number;
 }
 
 export interface EngineHandle {

@@ -184,8 +184,12 @@ export const SGLANG_DIALECT: Dialect = {
       .gauge('sglang:token_usage', 'The token usage.', m.kvCacheUsage)
       .gauge('sglang:gen_throughput', 'The generation throughput (token/s).', m.genThroughput)
       .gauge('sglang:num_queue_reqs', 'The number of requests in the waiting queue.', m.waiting)
-      // No prefix cache is simulated: every prompt token is computed.
-      .gauge('sglang:cache_hit_rate', 'The prefix cache hit rate.', 0)
+      // SGLang reports the radix cache's hit rate as a gauge; here over the engine's lifetime.
+      .gauge(
+        'sglang:cache_hit_rate',
+        'The prefix cache hit rate.',
+        m.prefixCacheQueries > 0 ? m.prefixCacheHits / m.prefixCacheQueries : 0,
+      )
       .gauge(
         'sglang:max_total_num_tokens',
         'Maximum total number of tokens in the KV cache pool.',

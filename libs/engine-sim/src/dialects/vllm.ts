@@ -160,34 +160,47 @@ export const VLLM_DIALECT: Dialect = {
   },
 
   metricsText(m, modelName): string {
-    return new Exposition({ engine: '0', model_name: modelName })
-      .gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', m.running)
-      .gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', m.waiting)
-      .gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', m.kvCacheUsage)
-      .counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', [{ value: m.promptTokens }])
-      .counter('vllm:generation_tokens_total', 'Number of generation tokens processed.', [
-        { value: m.generationTokens },
-      ])
-      .counter(
-        'vllm:request_success_total',
-        'Count of successfully processed requests.',
-        (['stop', 'length', 'abort'] as const).map((r) => ({
-          labels: { finished_reason: r },
-          value: m.success[r],
-        })),
-      )
-      .histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', m.ttft)
-      .histogram(
-        'vllm:time_per_output_token_seconds',
-        'Histogram of time per output token in seconds.',
-        m.tpot,
-      )
-      .histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', m.e2e)
-      .histogram(
-        'vllm:request_queue_time_seconds',
-        'Histogram of time spent in WAITING phase for request.',
-        m.queueTime,
-      )
-      .text();
+    return (
+      new Exposition({ engine: '0', model_name: modelName })
+        .gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', m.running)
+        .gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', m.waiting)
+        .gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', m.kvCacheUsage)
+        // vLLM v1's counters (v0.11): prompt tokens looked up in the prefix cache, and those found.
+        .counter(
+          'vllm:prefix_cache_queries_total',
+          'Prefix cache queries, in terms of number of queried tokens.',
+          [{ value: m.prefixCacheQueries }],
+        )
+        .counter('vllm:prefix_cache_hits_total', 'Prefix cache hits, in terms of number of cached tokens.', [
+          { value: m.prefixCacheHits },
+        ])
+        .counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', [
+          { value: m.promptTokens },
+        ])
+        .counter('vllm:generation_tokens_total', 'Number of generation tokens processed.', [
+          { value: m.generationTokens },
+        ])
+        .counter(
+          'vllm:request_success_total',
+          'Count of successfully processed requests.',
+          (['stop', 'length', 'abort'] as const).map((r) => ({
+            labels: { finished_reason: r },
+            value: m.success[r],
+          })),
+        )
+        .histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', m.ttft)
+        .histogram(
+          'vllm:time_per_output_token_seconds',
+          'Histogram of time per output token in seconds.',
+          m.tpot,
+        )
+        .histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', m.e2e)
+        .histogram(
+          'vllm:request_queue_time_seconds',
+          'Histogram of time spent in WAITING phase for request.',
+          m.queueTime,
+        )
+        .text()
+    );
   },
 };
