@@ -28,6 +28,8 @@ export interface GatewayConfig {
   scrapeIntervalMs: number;
   serviceRefreshMs: number;
   affinity: { header: string | null; user: boolean };
+  /** Strategy of services whose spec names none. */
+  routingStrategy: 'cache-aware' | 'least-outstanding' | 'affinity';
 }
 
 /** Typed configuration; the only way code reads settings. */
@@ -179,6 +181,7 @@ export function loadConfig(env: Env): AppConfig {
       scrapeIntervalMs: e.GATEWAY_SCRAPE_INTERVAL_MS,
       serviceRefreshMs: e.GATEWAY_SERVICE_REFRESH_MS,
       affinity: { header: e.GATEWAY_AFFINITY_HEADER || null, user: e.GATEWAY_AFFINITY_USER },
+      routingStrategy: e.GATEWAY_ROUTING_STRATEGY,
     },
     s3,
     kube,

@@ -276,6 +276,10 @@ export const ENV = {
     schema: bool.default(true),
     doc: 'Gateway: requests with the same OpenAI `user` field go to the same group while it is not overloaded.',
   },
+  GATEWAY_ROUTING_STRATEGY: {
+    schema: z.enum(['cache-aware', 'least-outstanding', 'affinity']).default('cache-aware'),
+    doc: "Gateway: how a ready group is picked for services whose spec sets no `routing.strategy` (cache-aware: the group estimated to hold the prompt's prefix, within a load bound).",
+  },
   // Group autoscaler (libs/core/src/autoscaling, apps/server/src/worker/autoscaler*): worker role.
   AUTOSCALER_ENABLED: {
     schema: bool.default(true),

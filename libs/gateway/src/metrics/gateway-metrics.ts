@@ -34,6 +34,10 @@ export interface ServiceMetrics {
   requests(endpoint: string, status: number): Cell;
   retry(reason: string): Cell;
   groupInflight(group: string): Cell;
+  routing(strategy: string, reason: string): Cell;
+  /** Prompt blocks of cache-aware picks, and those the chosen group was estimated to hold. */
+  prefixQueryBlocks: Cell;
+  prefixHitBlocks: Cell;
 }
 
 type Labels<L extends string> = Partial<Record<L, string>>;
@@ -86,6 +90,10 @@ export class GatewayMetrics {
   private readonly heldCells = new Cells<'service'>();
   private readonly retryCells = new Cells<'service' | 'reason'>();
   private readonly abortCells = new Cells<'service'>();
+  private readonly routingCells = new Cells<'service' | 'strategy' | 'reason'>();
+  private readonly prefixCells = new Cells<'service' | 'kind'>();
+  private readonly routingDecisions: Counter<'service' | 'strategy' | 'reason'>;
+  private readonly prefixBlocks: Counter<'service' | 'kind'>;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -158,6 +166,20 @@ export class GatewayMetrics {
       registers,
       collect: () => this.abortCells.addInto(this.aborts),
     });
+    this.routingDecisions = new Counter({
+      name: 'troupe_gateway_routing_decisions_total',
+      help: 'Groups picked, by service, routing strategy and reason (prefix_match, load_balance, new_prefix, least_outstanding, affinity).',
+      labelNames: ['service', 'strategy', 'reason'],
+      registers,
+      collect: () => this.routingCells.addInto(this.routingDecisions),
+    });
+    this.prefixBlocks = new Counter({
+      name: 'troupe_gateway_prefix_blocks_total',
+      help: 'Cache-aware routing: prompt blocks routed (kind=query) and those the chosen group was estimated to hold (kind=hit); hit/query is the estimated prefix-cache hit rate.',
+      labelNames: ['service', 'kind'],
+      registers,
+      collect: () => this.prefixCells.addInto(this.prefixBlocks),
+    });
     this.rejected = new Counter({
       name: 'troupe_gateway_rejected_total',
       help: 'Requests refused before a service was resolved, by status.',
@@ -186,6 +208,10 @@ export class GatewayMetrics {
         })),
       retry: (reason) => this.retryCells.get(`${label} ${reason}`, () => ({ service, reason })),
       groupInflight: (group) => this.groupCells.get(`${label} ${group}`, () => ({ service, group })),
+      routing: (strategy, reason) =>
+        this.routingCells.get(`${label} ${strategy} ${reason}`, () => ({ service, strategy, reason })),
+      prefixQueryBlocks: this.prefixCells.get(`${label} query`, () => ({ service, kind: 'query' })),
+      prefixHitBlocks: this.prefixCells.get(`${label} hit`, () => ({ service, kind: 'hit' })),
     };
     this.children.set(label, m);
     return m;

@@ -10,7 +10,9 @@ import type { CallerRef } from '../limits/limits.types';
 import { UsageRecorder } from '../usage/usage-recorder';
 import { HoldQueue } from '../hold/hold-queue';
 import { GatewayMetrics, ServiceMetrics } from '../metrics/gateway-metrics';
+import { pickCacheAware } from '../picker/cache-aware';
 import { pickEndpoint } from '../picker/picker';
+import { promptBlocks } from '../picker/prompt-prefix';
 import { RoutingTable, UpstreamEndpoint } from '../routing/routing-table';
 import { PROJECT_HEADER, resolveService, ServiceEntry } from '../routing/service-entry';
 import { ServiceTable } from '../routing/service-table';
@@ -106,14 +108,56 @@ export class GatewayProxy {
     return resolveService(this.table.index, principal, model, typeof hint === 'string' ? hint : undefined);
   }
 
+  /**
+   * A ready group for the request by the service's routing strategy. An affinity key (header, or
+   * `user` field) overrides `cache-aware` and decides `affinity`; `least-outstanding` ignores it.
+   * `blocks` is the prompt's prefix (cache-aware only), hashed once per request by the caller.
+   */
   pick(
-    serviceId: string,
+    service: ServiceEntry,
+    m: ServiceMetrics,
     exclude: ReadonlySet<string>,
     affinityKey: string | undefined,
+    blocks: () => readonly number[],
   ): UpstreamEndpoint | undefined {
-    const route = this.routing.route(serviceId);
+    const route = this.routing.route(service.id);
     if (!route) return undefined;
-    return pickEndpoint({ candidates: route.endpoints, exclude, affinityKey, tick: this.tick++ });
+    const strategy = service.routing ?? this.config.gateway.routingStrategy;
+    const tick = this.tick++;
+    const all = route.endpoints;
+    if (strategy === 'least-outstanding' || affinityKey !== undefined) {
+      const key = strategy === 'least-outstanding' ? undefined : affinityKey;
+      const chosen = pickEndpoint({ candidates: all, exclude, affinityKey: key, tick });
+      if (chosen) m.routing(strategy, key === undefined ? 'least_outstanding' : 'affinity').inc();
+      return chosen;
+    }
+    if (strategy === 'affinity') {
+      const chosen = pickEndpoint({ candidates: all, exclude, tick });
+      if (chosen) m.routing(strategy, 'least_outstanding').inc();
+      return chosen;
+    }
+    const candidates = exclude.size ? all.filter((c) => !exclude.has(c.id)) : all;
+    if (candidates.length === 0) return undefined;
+    const prompt = blocks();
+    const now = Date.now();
+    const matched: number[] = [];
+    if (prompt.length > 0) {
+      const ids = candidates.map((c) => c.id);
+      route.prefixes.match(prompt, ids, now, matched);
+    } else for (let j = 0; j < candidates.length; j++) matched.push(0);
+    const choice = pickCacheAware({
+      candidates,
+      matched,
+      tick,
+      ...(prompt.length > 0 ? { firstBlock: prompt[0] } : {}),
+    });
+    m.routing(strategy, choice.reason).inc();
+    if (prompt.length > 0) {
+      m.prefixQueryBlocks.inc(prompt.length);
+      m.prefixHitBlocks.inc(choice.matchedBlocks);
+      route.prefixes.record(prompt, choice.candidate.id, now);
+    }
+    return choice.candidate;
   }
 
   affinityKey(headers: IncomingHttpHeaders, parsed: ParsedRequest): string | undefined {
@@ -145,6 +189,8 @@ class Exchange {
   private dispatchedAt = 0;
   private upstreamHeadersAt = 0;
   private readonly excluded = new Set<string>();
+  /** The prompt's prefix blocks, hashed at the first cache-aware pick. */
+  private blocks?: number[];
   private attempts = 0;
   private current?: Attempt;
   /** Made only for a held request (an AbortController per request costs more than it seems). */
@@ -226,9 +272,11 @@ class Exchange {
   attempt(): void {
     const parsed = this.parsed!;
     const endpoint = this.gw.pick(
-      this.service!.id,
+      this.service!,
+      this.m!,
       this.excluded,
       this.gw.affinityKey(this.req.headers, parsed),
+      () => (this.blocks ??= promptBlocks(parsed.body)),
     );
     if (!endpoint) {
       throw GatewayError.unavailable(

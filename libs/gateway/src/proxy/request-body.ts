@@ -13,6 +13,8 @@ export interface ParsedRequest {
   clientWantsUsage: boolean;
   /** The OpenAI `user` field, when a non-empty string (session affinity). */
   user?: string;
+  /** The parsed body (read again only by cache-aware routing, for the prompt's prefix). */
+  body: Record<string, unknown>;
   /** Bytes to send upstream: the caller's own, unless `include_usage` had to be set. */
   upstreamBody: Buffer;
 }
@@ -95,5 +97,5 @@ export function parseRequest(endpoint: OpenAiEndpoint, raw: Buffer): ParsedReque
       );
     }
   }
-  return { model, stream: streaming, clientWantsUsage, ...(user ? { user } : {}), upstreamBody };
+  return { model, stream: streaming, clientWantsUsage, ...(user ? { user } : {}), body, upstreamBody };
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { AppConfig, InjectConfig } from '@troupe/config';
 import { KubeCacheEvent, KubeWatchCache, LeaderEndpoint } from '@troupe/kube';
 import type { PickCandidate } from '../picker/picker';
+import { PrefixIndex } from '../picker/prefix-index';
 import type { ServiceEntry } from './service-entry';
 import { ServiceTable } from './service-table';
 
@@ -18,6 +19,8 @@ export interface UpstreamEndpoint extends PickCandidate {
 export interface Route {
   service: ServiceEntry;
   endpoints: UpstreamEndpoint[];
+  /** Prompt prefixes this process recently sent to each ready group (cache-aware routing). */
+  prefixes: PrefixIndex;
 }
 
 type ReadyListener = (serviceId: string) => void;
@@ -138,8 +141,14 @@ export class RoutingTable implements OnApplicationBootstrap, OnModuleDestroy {
         }
       );
     });
-    if (route) route.endpoints = endpoints;
-    else this.routes.set(service.id, { service, endpoints });
+    if (route) {
+      route.endpoints = endpoints;
+      // A group that is no longer ready may come back with an empty cache (restart): forget it now.
+      if (before.length > 0) {
+        const now = new Set(endpoints.map((e) => e.id));
+        for (const e of before) if (!now.has(e.id)) route.prefixes.dropGroup(e.id);
+      }
+    } else this.routes.set(service.id, { service, endpoints, prefixes: new PrefixIndex() });
     if (before.length === 0 && endpoints.length > 0) {
       for (const l of this.readyListeners) l(service.id);
     }

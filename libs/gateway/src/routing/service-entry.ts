@@ -15,9 +15,22 @@ export interface ServiceEntry {
   lwsName: string;
   /** Which engine its leaders run: the names of their load metrics. */
   engine: EngineKind;
+  /** `spec.routing.strategy`, when the spec names one (else the gateway's default). */
+  routing?: RoutingStrategy;
   /** Autoscaling may take the service to zero groups (policy with a minimum of 0). */
   mayScaleToZero: boolean;
   createdAt: Date;
+}
+
+/** How the gateway picks a ready group of a service. */
+export type RoutingStrategy = 'cache-aware' | 'least-outstanding' | 'affinity';
+
+const STRATEGIES: readonly string[] = ['cache-aware', 'least-outstanding', 'affinity'];
+
+/** The routing strategy a stored spec (any JSON) names, if a known one. */
+export function routingStrategyOf(spec: unknown): RoutingStrategy | undefined {
+  const s = (spec as { routing?: { strategy?: unknown } } | null)?.routing?.strategy;
+  return typeof s === 'string' && STRATEGIES.includes(s) ? (s as RoutingStrategy) : undefined;
 }
 
 export interface ProjectRef {

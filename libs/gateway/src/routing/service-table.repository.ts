@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { engineKindOf } from '@troupe/core';
 import { PrismaService } from '@troupe/db';
-import type { ProjectRef, ServiceEntry } from './service-entry';
+import { routingStrategyOf, type ProjectRef, type ServiceEntry } from './service-entry';
 
 interface AutoscalingPolicy {
   enabled?: boolean;
@@ -51,6 +51,7 @@ export class ServiceTableRepository {
           namespace: r.namespace,
           lwsName: r.name,
           engine: engineKindOf(r.spec),
+          routing: routingStrategyOf(r.spec),
           mayScaleToZero: policy?.enabled === true && min === 0,
           createdAt: r.createdAt,
         };
