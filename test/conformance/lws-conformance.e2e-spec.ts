@@ -610,6 +610,14 @@ const rows: Row[] = [
   {
     point: '7 RecreateGroupOnPodRestart',
     title: 'a failed worker pod (phase Failed) recreates its whole group',
+    // Upstream this is a race between the LWS pod controller (recreates the group when it sees the
+    // Failed phase) and the StatefulSet controller (replaces the failed pod at once): 6 of 6 trials
+    // recreated the group, then a CI run saw only the pod replaced. The container-restart and
+    // deleted-worker rows cover RecreateGroupOnPodRestart deterministically on both clusters.
+    skipReason: () =>
+      KIND === 'kube'
+        ? 'racy upstream: the StatefulSet controller may replace the failed pod before LWS sees it'
+        : undefined,
     async run({ ns }) {
       // Upstream this goes through the StatefulSet controller deleting the failed pod: the API server
       // writes deletionTimestamp (grace 0, a terminal pod) and then removes it, and the LWS pod
